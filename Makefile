@@ -1,0 +1,41 @@
+# rnalabel: two commands, `make run` and `make test`; each installs what it needs into .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SHARED ?= ../shared
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+.PHONY: install run test lint bench bench-rbp31 bench-eclip bench-speed clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# torch is pinned to the CPU build that lies on the development machines' disk
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[all,dev]"
+	touch $(STAMP)
+
+run: install
+	$(VENV)/bin/rnalabel demo --out runs/demo
+
+test: install
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: bench-rbp31 bench-eclip bench-speed
+
+bench-rbp31: install
+	$(PY) benchmarks/rbp31.py --data $(SHARED)/data/rbp31 --out benchmarks/results/rbp31.md
+
+bench-eclip: install
+	$(PY) benchmarks/eclip_multilabel.py --data $(SHARED)/data/eclip --out benchmarks/results/eclip_multilabel.md
+
+bench-speed: install
+	$(PY) benchmarks/speed.py --out benchmarks/results/speed.md
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,198 @@
+"""Recipes: YAML files naming a model, its hyper-parameters, its views and how to train it.
+
+A recipe fills frozen dataclasses and nothing else. Built-in recipes live in ``rnalabel/configs/*.yaml`` and
+are found by name (``multiresbind``); any other YAML file can be given by path. Example::
+
+    name: multiresbind
+    description: Multi-resBind, sequence only (Zhao & Hamada 2022)
+    model: multiresbind
+    params: {filters: 96, first_kernel: 11}
+    views:
+      seq: {type: onehot, pad_value: 0.25}
+    window: null          # null: the longest training sequence
+    stride: null          # null: half the window
+    train: {batch_size: 128, lr: 0.001, max_epochs: 40, patience: 5}
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rnalabel.errors import ConfigError
+
+LOSSES = ("bce", "focal")
+PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    Attributes
+    ----------
+    batch_size : int
+        Default is 128 (the paper's).
+    lr : float
+        Adam learning rate. Default is 1e-3.
+    weight_decay : float
+        Default is 0.
+    max_epochs : int
+        Default is 40 (the paper's).
+    patience : int
+        Early stopping on validation loss after this many epochs without improvement. Default is 5.
+    loss : "bce" or "focal"
+        Masked binary cross-entropy (unknown labels skipped) or focal loss. Default is "bce".
+    focal_gamma : float
+        Default is 2.0.
+    pos_weight : "none", "balanced" or "log"
+        Positive-class weights per label: none; n_neg / n_pos; or DeepRiPe's max(1, log(mu * N / n_pos)).
+        Default is "none".
+    val_fraction : float
+        Validation fraction carved (stratified, seeded) from the training rows when the dataset has no
+        ``val`` split. Default is 0.1.
+    precision : "32", "bf16-mixed" or "16-mixed"
+        Default is "32".
+    seed : int
+        Default is 0.
+    num_workers : int
+        DataLoader workers. Default is 0 (in-memory tensors need none).
+    """
+
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    max_epochs: int = 40
+    patience: int = 5
+    loss: str = "bce"
+    focal_gamma: float = 2.0
+    pos_weight: str = "none"
+    val_fraction: float = 0.1
+    precision: str = "32"
+    seed: int = 0
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(f"unknown loss {self.loss!r}.", remedy=f"choose one of: {', '.join(LOSSES)}.")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"unknown precision {self.precision!r}.", remedy=f"choose one of: {', '.join(PRECISIONS)}."
+            )
+        if self.pos_weight not in ("none", "balanced", "log"):
+            raise ConfigError(f"unknown pos_weight {self.pos_weight!r}.", remedy="choose none, balanced or log.")
+        if self.batch_size < 1 or self.max_epochs < 1 or self.lr <= 0:
+            raise ConfigError("batch_size and max_epochs must be positive and lr greater than 0.")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A model, its views and how to train it.
+
+    Attributes
+    ----------
+    name : str
+    model : str
+        Registry name of the model class.
+    params : dict
+        Model hyper-parameters (see the model's ``Config``).
+    views : dict of str to dict
+        View name -> view spec ``{"type": ..., params...}``; order matters (channel order).
+    window : int or None
+        Model input width; None means the longest training sequence.
+    stride : int or None
+        Scanning stride for longer sequences; None means half the window.
+    train : TrainConfig
+    description : str
+    """
+
+    name: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    views: dict[str, dict[str, Any]] = field(default_factory=lambda: {"seq": {"type": "onehot"}})
+    window: int | None = None
+    stride: int | None = None
+    train: TrainConfig = field(default_factory=TrainConfig)
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, source: str = "<dict>") -> Recipe:
+        d = dict(d)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(
+                f"recipe has unknown key(s) {', '.join(unknown)}.",
+                path=source,
+                remedy=f"allowed keys: {', '.join(sorted(known))}.",
+            )
+        if "model" not in d:
+            raise ConfigError("recipe names no model.", path=source, remedy="add `model: multiresbind` (say).")
+        train = d.pop("train", None) or {}
+        tknown = {f.name for f in fields(TrainConfig)}
+        bad = sorted(set(train) - tknown)
+        if bad:
+            raise ConfigError(
+                f"recipe's train section has unknown key(s) {', '.join(bad)}.",
+                path=source,
+                remedy=f"allowed keys: {', '.join(sorted(tknown))}.",
+            )
+        views = d.get("views") or {"seq": {"type": "onehot"}}
+        if not isinstance(views, dict) or not all(isinstance(v, dict) and "type" in v for v in views.values()):
+            raise ConfigError(
+                "recipe's views must map a name to a spec with a `type`.",
+                path=source,
+                remedy="e.g. views: {seq: {type: onehot}}.",
+            )
+        d["views"] = {str(k): dict(v) for k, v in views.items()}
+        d.setdefault("name", Path(source).stem)
+        d["params"] = dict(d.get("params") or {})
+        return cls(train=TrainConfig(**train), **d)
+
+    def with_train(self, **overrides: Any) -> Recipe:
+        """A copy with some training settings replaced (None values are ignored)."""
+        kw = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, train=replace(self.train, **kw)) if kw else self
+
+
+def recipe_names() -> list[str]:
+    """Names of the built-in recipes."""
+    root = resources.files("rnalabel") / "configs"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_recipe(name_or_path: str | os.PathLike) -> Recipe:
+    """Load a built-in recipe by name, or a YAML recipe file by path."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.exists():
+            raise ConfigError("recipe file not found.", path=p, remedy="check the path.")
+        text, source = p.read_text(), str(p)
+    else:
+        res = resources.files("rnalabel") / "configs" / f"{name_or_path}.yaml"
+        if not res.is_file():
+            raise ConfigError(
+                f"unknown recipe {str(name_or_path)!r}.",
+                remedy=f"choose one of: {', '.join(recipe_names())}, or give a path to a YAML file.",
+            )
+        text, source = res.read_text(), f"{name_or_path}.yaml"
+    try:
+        d = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise ConfigError(
+            "recipe is not valid YAML.", path=source, line=None if line is None else line + 1,
+            remedy="fix the YAML syntax.",
+        ) from None
+    if not isinstance(d, dict):
+        raise ConfigError("recipe must be a YAML mapping.", path=source)
+    return Recipe.from_dict(d, source=source)

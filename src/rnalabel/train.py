@@ -1,0 +1,402 @@
+"""Training with Lightning: masked multi-label losses, early stopping, best-weights restore, thresholds.
+
+:func:`fit` is the one call behind ``rnalabel train``: it carves a validation split when the dataset has none,
+fits the views (data-dependent parameters), featurises once, trains with Adam and early stopping on validation
+loss (the best epoch's weights are restored, as in the Multi-resBind paper), chooses per-label thresholds on the
+validation data, and evaluates on the ``test`` split when there is one. The same code runs on CPU, one GPU or
+several (``devices=N`` uses DDP).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnalabel.data import Dataset, make_windows, split_iterative
+from rnalabel.errors import InputError, LabelError
+from rnalabel.labelmodel import LabelModel, resolve_device, views_from_specs
+from rnalabel.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays
+from rnalabel.models.base import InputSpec, build_model
+from rnalabel.recipe import Recipe, TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+# losses -----------------------------------------------------------------------------------------------------
+def masked_bce(logits: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean binary cross-entropy over the known (non-NaN) entries of ``target``.
+
+    Parameters
+    ----------
+    logits, target : torch.Tensor, shape=(N, K)
+        ``target`` holds 1 / 0 / NaN (unknown, skipped).
+    pos_weight : torch.Tensor, shape=(K,), optional
+        Weight of the positive term per label. Default is None.
+    """
+    mask = ~torch.isnan(target)
+    t = torch.where(mask, target, torch.zeros_like(target))
+    loss = F.binary_cross_entropy_with_logits(logits.float(), t, pos_weight=pos_weight, reduction="none")
+    m = mask.float()
+    return (loss * m).sum() / m.sum().clamp_min(1.0)
+
+
+def masked_focal(
+    logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0, pos_weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Focal loss (Lin et al. 2017), mean over the known entries: BCE scaled by ``(1 - p_t) ** gamma``."""
+    mask = ~torch.isnan(target)
+    t = torch.where(mask, target, torch.zeros_like(target))
+    logits = logits.float()
+    bce = F.binary_cross_entropy_with_logits(logits, t, pos_weight=pos_weight, reduction="none")
+    p = torch.sigmoid(logits)
+    p_t = p * t + (1 - p) * (1 - t)
+    m = mask.float()
+    return ((1 - p_t).pow(gamma) * bce * m).sum() / m.sum().clamp_min(1.0)
+
+
+def positive_weights(labels: np.ndarray, mode: str, mu: float = 0.5) -> np.ndarray | None:
+    """Per-label positive-class weights from training labels.
+
+    ``"balanced"``: n_neg / n_pos. ``"log"``: max(1, log(mu * n_known / n_pos)), DeepRiPe's
+    ``create_class_weight`` with mu = 0.5. ``"none"``: None.
+    """
+    if mode == "none":
+        return None
+    known = ~np.isnan(labels)
+    pos = np.sum(labels == 1, axis=0).astype(np.float64)
+    n = known.sum(axis=0).astype(np.float64)
+    pos_c = np.maximum(pos, 1.0)
+    if mode == "balanced":
+        w = (n - pos) / pos_c
+    else:
+        w = np.maximum(1.0, np.log(np.maximum(mu * n / pos_c, 1e-12)))
+    return np.maximum(w, 1e-3).astype(np.float32)
+
+
+# data -------------------------------------------------------------------------------------------------------
+class ViewTensors(torch.utils.data.Dataset):
+    """In-memory view tensors and labels, fetched a whole batch at a time (``__getitems__``)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], labels: np.ndarray) -> None:
+        self.x = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+        self.y = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int):
+        return self.__getitems__([i])
+
+    def __getitems__(self, idx: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        ix = torch.as_tensor(idx)
+        return {k: v[ix] for k, v in self.x.items()}, self.y[ix]
+
+
+def _identity(batch):
+    return batch
+
+
+def _loader(ds: ViewTensors, batch_size: int, shuffle: bool, num_workers: int, seed: int):
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return torch.utils.data.DataLoader(
+        ds, batch_size=batch_size, shuffle=shuffle, collate_fn=_identity, num_workers=num_workers, generator=g,
+        persistent_workers=num_workers > 0,
+    )
+
+
+# Lightning --------------------------------------------------------------------------------------------------
+def _lightning():
+    import lightning.pytorch as pl
+
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
+    return pl
+
+
+def make_lightning_module(module: nn.Module, cfg: TrainConfig, pos_weight: np.ndarray | None):
+    """Wrap a model in a LightningModule computing the recipe's masked loss."""
+    pl = _lightning()
+
+    class MultiLabelModule(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = module
+            self.cfg = cfg
+            pw = None if pos_weight is None else torch.as_tensor(pos_weight)
+            self.register_buffer("pos_weight", pw, persistent=False)
+
+        def forward(self, x):
+            return self.model(x)
+
+        def _loss(self, logits, y):
+            if self.cfg.loss == "focal":
+                return masked_focal(logits, y, self.cfg.focal_gamma, self.pos_weight)
+            return masked_bce(logits, y, self.pos_weight)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            loss = self._loss(self.model(x), y)
+            self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+            return loss
+
+        def validation_step(self, batch, batch_idx):
+            x, y = batch
+            loss = self._loss(self.model(x), y)
+            self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
+                     sync_dist=True)
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+
+    return MultiLabelModule()
+
+
+def _callbacks(patience: int, history: list[dict[str, float]]):
+    pl = _lightning()
+
+    class BestWeights(pl.Callback):
+        """Keep the weights of the epoch with the lowest validation loss in memory; restore them at the end."""
+
+        def __init__(self) -> None:
+            self.best = math.inf
+            self.state: dict[str, torch.Tensor] | None = None
+            self.best_epoch = -1
+            self.t0 = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            # runs after the epoch's validation, so both losses are in callback_metrics
+            v = trainer.callback_metrics.get("val_loss")
+            if v is None:
+                return
+            v = float(v)
+            t = trainer.callback_metrics.get("train_loss")
+            history.append({
+                "epoch": int(trainer.current_epoch) + 1,
+                "train_loss": float(t) if t is not None else float("nan"),
+                "val_loss": v,
+                "seconds": round(time.perf_counter() - self.t0, 3),
+            })
+            if v < self.best:
+                self.best, self.best_epoch = v, int(trainer.current_epoch) + 1
+                self.state = copy.deepcopy({k: t.detach().cpu() for k, t in pl_module.model.state_dict().items()})
+
+        def on_fit_end(self, trainer, pl_module) -> None:
+            if self.state is not None:
+                pl_module.model.load_state_dict(self.state)
+
+    es = pl.callbacks.EarlyStopping(monitor="val_loss", patience=patience, mode="min", check_finite=True)
+    return BestWeights(), es
+
+
+# fit --------------------------------------------------------------------------------------------------------
+@dataclass
+class FitReport:
+    """What happened during :func:`fit`.
+
+    Attributes
+    ----------
+    history : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``seconds`` (since the start of training).
+    best_epoch : int
+    val : MultiLabelScores
+        Validation scores at the chosen thresholds.
+    test : MultiLabelScores or None
+        Test scores, when the dataset has a ``test`` split.
+    n_train, n_val, n_test : int
+    seconds : float
+        Wall time of the whole call.
+    train_seconds : float
+        Wall time of the optimisation alone.
+    split : numpy.ndarray of str, shape=(N,)
+        The split each row of the dataset was given (a carved validation split included).
+    outputs : dict of str to (y_true, y_score)
+        Labels and predicted probabilities of the ``val`` and (when present) ``test`` rows.
+    """
+
+    history: list[dict[str, float]]
+    best_epoch: int
+    val: MultiLabelScores
+    test: MultiLabelScores | None
+    n_train: int
+    n_val: int
+    n_test: int
+    seconds: float
+    train_seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+    split: np.ndarray | None = None
+    outputs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def resolve_window(recipe: Recipe, train: Dataset) -> tuple[int, int]:
+    """The recipe's window and stride, or (longest training sequence, half of it)."""
+    longest = int(train.lengths.max()) if len(train) else 1
+    window = int(recipe.window) if recipe.window else longest
+    if longest > window:
+        too_long = int(np.sum(train.lengths > window))
+        raise InputError(
+            f"{too_long} training sequence(s) are longer than the recipe's window of {window} nt "
+            f"(the longest is {longest} nt); labels belong to whole sequences, so they are not cut.",
+            remedy=f"raise the window (--window {longest}) or trim the sequences to the bound region.",
+        )
+    stride = int(recipe.stride) if recipe.stride else max(1, window // 2)
+    return window, stride
+
+
+def prepare_splits(dataset: Dataset, cfg: TrainConfig) -> Dataset:
+    """A copy of ``dataset`` with train/val(/test) assigned: a missing ``val`` is carved from ``train``."""
+    ds = dataset if dataset.split is not None else dataset.with_split(np.full(len(dataset), "train", object))
+    if not np.any(ds.split == "val"):
+        vf = cfg.val_fraction
+        if not 0 < vf < 1:
+            raise InputError(f"val_fraction must be between 0 and 1, got {vf}.")
+        ds = split_iterative(ds, (1 - vf, vf, 0.0), seed=cfg.seed, only_unsplit=True)
+    return ds
+
+
+def fit(
+    recipe: Recipe,
+    dataset: Dataset,
+    *,
+    progress: bool = True,
+    device: str | None = None,
+    devices: int | str = 1,
+) -> tuple[LabelModel, FitReport]:
+    """Train ``recipe`` on ``dataset``.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        See :func:`rnalabel.recipe.load_recipe`.
+    dataset : Dataset
+        With labels; its ``split`` column (train/val/test) is honoured, a missing ``val`` is carved from train
+        (stratified, seeded), and ``test`` rows are never used for anything but the final evaluation.
+    progress : bool
+        Rich progress bars. Default is True.
+    device : str, optional
+        "cpu", "cuda" or None (CUDA when present, else CPU). Default is None.
+    devices : int or "auto"
+        Number of devices; more than one trains with DDP. Default is 1.
+
+    Returns
+    -------
+    (LabelModel, FitReport)
+    """
+    pl = _lightning()
+    t_start = time.perf_counter()
+    cfg = recipe.train
+    if dataset.n_labels == 0:
+        raise LabelError("the dataset has no label columns to learn.", remedy="import a labelled table.")
+    if len(dataset) < 4:
+        raise InputError(f"the dataset has only {len(dataset)} sequence(s); training needs more.")
+    ds = prepare_splits(dataset, cfg)
+    train_ds, val_ds = ds.select_split("train"), ds.select_split("val")
+    test_ds = ds.select_split("test") if np.any(ds.split == "test") else None
+    if len(train_ds) == 0 or len(val_ds) == 0:
+        raise InputError("the train or validation split is empty.", remedy="use a larger dataset.")
+    window, stride = resolve_window(recipe, train_ds)
+
+    # views: fit data-dependent parameters on the training rows, then featurise once
+    t0 = time.perf_counter()
+    views = {name: v.fit(train_ds) for name, v in views_from_specs(recipe.views).items()}
+    fitted = Recipe(
+        name=recipe.name, model=recipe.model, params=dict(recipe.params),
+        views={n: v.spec() for n, v in views.items()}, window=window, stride=stride, train=cfg,
+        description=recipe.description,
+    )
+    tr_w = make_windows(train_ds, window, stride).dataset
+    va_w = make_windows(val_ds, window, stride).dataset
+    x_tr = {n: v.transform(tr_w) for n, v in views.items()}
+    x_va = {n: v.transform(va_w) for n, v in views.items()}
+    featurize_s = time.perf_counter() - t0
+    inputs = [
+        InputSpec(n, v.kind, int(a.shape[1]), int(a.shape[2]) if a.ndim == 3 else 0)
+        for (n, v), a in zip(views.items(), x_tr.values(), strict=True)
+    ]
+
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    module = build_model(recipe.model, inputs=inputs, n_labels=dataset.n_labels, params=recipe.params)
+    pw = positive_weights(train_ds.labels, cfg.pos_weight)
+    lit = make_lightning_module(module, cfg, pw)
+    history: list[dict[str, float]] = []
+    best_cb, es_cb = _callbacks(cfg.patience, history)
+    callbacks = [best_cb, es_cb]
+    if progress:
+        callbacks.append(pl.callbacks.RichProgressBar(leave=False))
+    dev = resolve_device(device)
+    trainer = pl.Trainer(
+        max_epochs=cfg.max_epochs,
+        accelerator="gpu" if dev.type == "cuda" else "cpu",
+        devices=devices,
+        precision=cfg.precision,
+        callbacks=callbacks,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=progress,
+        num_sanity_val_steps=0,
+        deterministic=False,
+    )
+    t0 = time.perf_counter()
+    trainer.fit(
+        lit,
+        train_dataloaders=_loader(ViewTensors(x_tr, train_ds.labels), cfg.batch_size, True, cfg.num_workers,
+                                  cfg.seed),
+        val_dataloaders=_loader(ViewTensors(x_va, val_ds.labels), max(cfg.batch_size, 512), False,
+                                cfg.num_workers, cfg.seed),
+    )
+    train_s = time.perf_counter() - t0
+    module = lit.model.float().cpu().eval()
+
+    model = LabelModel(
+        module=module, recipe=fitted, views=views, inputs=inputs, label_names=list(dataset.label_names),
+        window=window, stride=stride, thresholds=np.full(dataset.n_labels, 0.5),
+    )
+    from rnalabel.predict import predict, predict_arrays
+
+    val_scores = predict_arrays(model, x_va, device=dev, progress=False)
+    model.thresholds = choose_thresholds(val_ds.labels, val_scores)
+    val_metrics = evaluate_arrays(val_ds.labels, val_scores, label_names=model.label_names,
+                                  thresholds=model.thresholds)
+    test_metrics = None
+    outputs = {"val": (val_ds.labels, val_scores)}
+    if test_ds is not None and len(test_ds):
+        test_scores = predict(model, test_ds, device=dev, progress=False).scores
+        test_metrics = evaluate_arrays(test_ds.labels, test_scores, label_names=model.label_names,
+                                       thresholds=model.thresholds)
+        outputs["test"] = (test_ds.labels, test_scores)
+    report = FitReport(
+        history=history, best_epoch=best_cb.best_epoch, val=val_metrics, test=test_metrics,
+        n_train=len(train_ds), n_val=len(val_ds), n_test=0 if test_ds is None else len(test_ds),
+        seconds=time.perf_counter() - t_start, train_seconds=train_s,
+        timings={"featurize_s": featurize_s, "train_s": train_s,
+                 "train_seq_per_s": (len(train_ds) * max(len(history), 1)) / max(train_s, 1e-9)},
+        split=ds.split, outputs=outputs,
+    )
+    model.card = {
+        "provenance": {
+            **dataset.provenance,
+            "n_train": report.n_train, "n_val": report.n_val, "n_test": report.n_test,
+            "label_counts_train": train_ds.label_counts(),
+        },
+        "training": {
+            "best_epoch": report.best_epoch, "epochs_run": len(history), "history": history,
+            "seconds": round(report.seconds, 2), "train_seconds": round(train_s, 2),
+            "device": str(dev), "devices": devices, "torch": torch.__version__,
+        },
+        "metrics": {"val": val_metrics.to_dict(), **({"test": test_metrics.to_dict()} if test_metrics else {})},
+    }
+    return model, report
+

@@ -1,0 +1,10 @@
+"""Views: pure functions from a dataset to float32 tensors, one module per view family.
+
+Importing this package registers the built-in views in :data:`rnalabel.views.base.VIEW_TYPES`.
+"""
+
+from rnalabel.views import onehot  # noqa: F401  (registration)
+from rnalabel.views.base import VIEW_TYPES, View, build_view, featurize, register_view
+from rnalabel.views.onehot import OneHot, one_hot
+
+__all__ = ["VIEW_TYPES", "View", "build_view", "featurize", "register_view", "OneHot", "one_hot"]

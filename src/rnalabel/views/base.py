@@ -1,0 +1,110 @@
+"""What a view is, and the registry that rebuilds views from a model card.
+
+A view is a pure function ``Dataset -> float32 array`` wrapped in a small class that only stores its parameters
+(the kipoiseq pattern). Per-position views return ``(N, C, L)``, per-sequence views ``(N, D)``. A view's
+:meth:`View.spec` is what the model card stores; :func:`build_view` turns it back into the same view, so
+``predict`` rebuilds the exact featurisation from the card alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+
+from rnalabel.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rnalabel.data import Dataset
+
+ViewKind = Literal["position", "sequence"]
+
+
+@dataclass(frozen=True)
+class View:
+    """Base class: subclasses are frozen dataclasses of parameters plus :meth:`transform`.
+
+    Class attributes
+    ----------------
+    type : str
+        Registry name, stored in the card.
+    kind : "position" or "sequence"
+        Per-position views return (N, C, L); per-sequence views return (N, D).
+    """
+
+    type: ClassVar[str] = ""
+    kind: ClassVar[ViewKind] = "position"
+
+    def channels(self, dataset: Dataset | None = None) -> int:
+        """Number of channels C (per-position) or dimensions D (per-sequence).
+
+        ``dataset`` is needed only by views whose width depends on the data (e.g. the region track's categories).
+        """
+        raise NotImplementedError
+
+    def transform(self, dataset: Dataset) -> np.ndarray:
+        """Featurise every row of ``dataset``; shape (N, C, L) or (N, D), float32."""
+        raise NotImplementedError
+
+    def __call__(self, dataset: Dataset) -> np.ndarray:
+        return self.transform(dataset)
+
+    def fit(self, dataset: Dataset) -> View:
+        """A copy with data-dependent parameters filled in from the training data (e.g. a track's categories).
+
+        Called once by training before featurising; the returned view's :meth:`spec` goes into the card, so
+        prediction never needs the training data. Default: the view itself.
+        """
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """JSON-able description stored in the model card: ``{"type": ..., **params}``."""
+        return {"type": self.type, **asdict(self)}
+
+    def expensive(self) -> bool:
+        """True when the view is slow to compute (structure folding, language models): it is then cached."""
+        return False
+
+
+VIEW_TYPES: dict[str, type[View]] = {}
+
+
+def register_view(cls: type[View]) -> type[View]:
+    """Class decorator adding a view class to :data:`VIEW_TYPES` under ``cls.type``."""
+    if not cls.type:
+        raise TypeError(f"{cls.__name__} has no `type` name")
+    VIEW_TYPES[cls.type] = cls
+    return cls
+
+
+def build_view(spec: dict[str, Any]) -> View:
+    """Rebuild a view from its :meth:`View.spec` (as stored in a card or written in a recipe).
+
+    Unknown types and parameters raise :class:`ConfigError` naming what is accepted.
+    """
+    from rnalabel import views as _views  # noqa: F401  (registers the built-in views)
+
+    spec = dict(spec)
+    vtype = spec.pop("type", None)
+    if vtype not in VIEW_TYPES:
+        raise ConfigError(
+            f"unknown view type {vtype!r}.", remedy=f"choose one of: {', '.join(sorted(VIEW_TYPES))}."
+        )
+    cls = VIEW_TYPES[vtype]
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ConfigError(
+            f"view {vtype!r} has no parameter(s) {', '.join(unknown)}.",
+            remedy=f"its parameters are: {', '.join(sorted(known)) or '(none)'}.",
+        )
+    for k, v in list(spec.items()):  # YAML/JSON lists -> tuples so the frozen dataclass stays hashable
+        if isinstance(v, list):
+            spec[k] = tuple(v)
+    return cls(**spec)
+
+
+def featurize(views: dict[str, View], dataset: Dataset) -> dict[str, np.ndarray]:
+    """Apply every view to ``dataset``: ``{name: array}`` in the order of ``views``."""
+    return {name: view.transform(dataset) for name, view in views.items()}

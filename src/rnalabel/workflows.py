@@ -1,0 +1,173 @@
+"""One call per CLI command: read inputs, do the work, write a run folder. The CLI only parses arguments.
+
+* :func:`train_run`: dataset + recipe -> run folder (model card, weights, metrics, history, curves).
+* :func:`evaluate_run`: run folder + labelled data -> metrics (JSON) and curves (PNG).
+* :func:`predict_run`: run folder + sequences -> per-sequence (and per-window) TSV.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from rnalabel.checkpoint import load_model, save_model
+from rnalabel.data import Dataset, write_text_atomic
+from rnalabel.errors import InputError, LabelError
+from rnalabel.io import read_input
+from rnalabel.labelmodel import LabelModel
+from rnalabel.metrics import MultiLabelScores, evaluate_arrays
+from rnalabel.predict import Predictions, predict
+from rnalabel.recipe import Recipe, load_recipe
+from rnalabel.train import FitReport, fit
+
+
+def _dataset(data: Dataset | str | os.PathLike) -> Dataset:
+    return data if isinstance(data, Dataset) else read_input(data)
+
+
+def train_run(
+    data: Dataset | str | os.PathLike,
+    recipe: Recipe | str = "multiresbind",
+    out: str | os.PathLike = "runs/train",
+    *,
+    window: int | None = None,
+    stride: int | None = None,
+    progress: bool = True,
+    device: str | None = None,
+    devices: int | str = 1,
+    **train_overrides,
+) -> tuple[LabelModel, FitReport]:
+    """Train a recipe on a dataset and write the run folder ``out``.
+
+    Parameters
+    ----------
+    data : Dataset or path
+        A labelled dataset, or a file :func:`rnalabel.io.read_input` reads (Parquet, CSV/TSV table).
+    recipe : Recipe or str
+        A recipe, a built-in recipe name, or a YAML path. Default is "multiresbind".
+    out : path
+        Run folder. Default is "runs/train".
+    window, stride : int, optional
+        Override the recipe's window and stride.
+    progress : bool
+        Default is True.
+    device : str, optional
+        Default is None (CUDA when present, else CPU).
+    devices : int or "auto"
+        Default is 1.
+    **train_overrides
+        Any :class:`rnalabel.recipe.TrainConfig` field (``max_epochs``, ``batch_size``, ``lr``, ``seed`` ...);
+        None values are ignored.
+    """
+    from dataclasses import replace
+
+    from rnalabel.report import plot_curves, write_history
+
+    ds = _dataset(data)
+    rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    if window is not None or stride is not None:
+        rec = replace(rec, window=window or rec.window, stride=stride or rec.stride)
+    rec = rec.with_train(**train_overrides)
+    model, report = fit(rec, ds, progress=progress, device=device, devices=devices)
+    out = Path(out)
+    save_model(model, out)
+    write_text_atomic(out / "metrics.json", json.dumps(model.card["metrics"], indent=2) + "\n")
+    write_history(report.history, out / "history.tsv")
+    split = "test" if "test" in report.outputs else "val"
+    y, scores = report.outputs[split]
+    plot_curves(y, scores, model.label_names, out / "curves.png", title=f"{rec.name}: {split} split (n={len(y)})")
+    return model, report
+
+
+def align_labels(model: LabelModel, ds: Dataset) -> np.ndarray:
+    """The dataset's labels in the model's label order; labels the dataset lacks are NaN (unknown)."""
+    common = [n for n in model.label_names if n in ds.label_names]
+    if not common:
+        raise LabelError(
+            "the data has none of the model's labels.",
+            remedy=f"the model predicts: {', '.join(model.label_names[:20])}; name the label columns alike.",
+        )
+    y = np.full((len(ds), model.n_labels), np.nan, dtype=np.float32)
+    for j, n in enumerate(model.label_names):
+        if n in ds.label_names:
+            y[:, j] = ds.labels[:, ds.label_names.index(n)]
+    return y
+
+
+def evaluate(
+    model: LabelModel,
+    dataset: Dataset,
+    *,
+    batch_size: int = 512,
+    device: str | None = None,
+    progress: bool = True,
+) -> tuple[MultiLabelScores, np.ndarray, np.ndarray]:
+    """Score ``model`` on a labelled dataset (matched by label name) at the card's thresholds.
+
+    Returns
+    -------
+    (MultiLabelScores, y_true (N, K), y_score (N, K))
+    """
+    y = align_labels(model, dataset)
+    scores = predict(model, dataset, batch_size=batch_size, device=device, progress=progress).scores
+    return evaluate_arrays(y, scores, label_names=model.label_names, thresholds=model.thresholds), y, scores
+
+
+def evaluate_run(
+    model_dir: str | os.PathLike,
+    data: Dataset | str | os.PathLike,
+    *,
+    split: str = "test",
+    out: str | os.PathLike | None = None,
+    plot: str | os.PathLike | None = None,
+    batch_size: int = 512,
+    device: str | None = None,
+    progress: bool = True,
+) -> MultiLabelScores:
+    """Evaluate a saved model on labelled data; optionally write metrics JSON and a curves PNG.
+
+    Parameters
+    ----------
+    split : str
+        ``test``, ``val``, ``train`` or ``all``; a dataset without a split column is used whole.
+        Default is "test".
+    """
+    model = load_model(model_dir)
+    ds = _dataset(data)
+    if split != "all" and ds.split is not None:
+        if split not in ("train", "val", "test"):
+            raise InputError(f"unknown split {split!r}.", remedy="use train, val, test or all.")
+        ds = ds.select_split(split)
+        if len(ds) == 0:
+            raise InputError(f"the {split!r} split is empty.", remedy="choose another split or use all.")
+    scores, y, s = evaluate(model, ds, batch_size=batch_size, device=device, progress=progress)
+    if out is not None:
+        write_text_atomic(out, json.dumps(scores.to_dict(), indent=2) + "\n")
+    if plot is not None:
+        from rnalabel.report import plot_curves
+
+        plot_curves(y, s, model.label_names, plot, title=f"{Path(model_dir).name}: {split} (n={len(ds)})")
+    return scores
+
+
+def predict_run(
+    model_dir: str | os.PathLike,
+    data: Dataset | str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    windows_out: str | os.PathLike | None = None,
+    batch_size: int = 512,
+    device: str | None = None,
+    progress: bool = True,
+) -> Predictions:
+    """Predict with a saved model and write a per-sequence TSV (and a per-window TSV when asked)."""
+    model = load_model(model_dir)
+    ds = _dataset(data)
+    preds = predict(model, ds, batch_size=batch_size, device=device, progress=progress)
+    preds.to_tsv(out)
+    if windows_out is not None:
+        preds.to_tsv(windows_out, windows=True)
+    return preds
