@@ -462,6 +462,8 @@ def _stratified_two_way(y: np.ndarray, frac: float, seed: int, cls) -> tuple[np.
         return np.arange(n), np.zeros(0, dtype=np.int64)
     if n_b >= n:
         return np.zeros(0, dtype=np.int64), np.arange(n)
+    if y.shape[1] == 1:  # iterstrat wants a multi-label indicator matrix: add the complement column
+        y = np.hstack([y, 1 - y])
     splitter = cls(n_splits=1, test_size=n_b / n, random_state=seed)
     a, b = next(splitter.split(np.zeros(n), y))
     return np.sort(a), np.sort(b)
