@@ -43,6 +43,14 @@ class View:
         """
         raise NotImplementedError
 
+    def channel_names(self, dataset: Dataset | None = None) -> list[str]:
+        """A short name per channel (per-position) or dimension (per-sequence), for plots and tables.
+
+        Default: ``"<type>:<i>"``; views whose channels mean something (bases, region types, paired/unpaired,
+        loop contexts) override it.
+        """
+        return [f"{self.type}:{i}" for i in range(self.channels(dataset))]
+
     def transform(self, dataset: Dataset) -> np.ndarray:
         """Featurise every row of ``dataset``; shape (N, C, L) or (N, D), float32."""
         raise NotImplementedError

@@ -66,5 +66,8 @@ class OneHot(View):
     def channels(self, dataset: Dataset | None = None) -> int:
         return 4
 
+    def channel_names(self, dataset: Dataset | None = None) -> list[str]:
+        return list("ACGU")
+
     def transform(self, dataset: Dataset) -> np.ndarray:
         return one_hot(dataset.tokens, pad_value=self.pad_value, flank=self.flank)
