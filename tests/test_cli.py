@@ -1,0 +1,97 @@
+"""The CLI end to end: train, evaluate, predict, and user errors (one line, exit 2, no traceback)."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rnalabel.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, demo_small):
+    d = tmp_path_factory.mktemp("cli")
+    demo_small.to_parquet(d / "data.parquet")
+    recipe = {
+        "model": "multiresbind", "params": {"filters": 8, "hidden": 16},
+        "views": {"seq": {"type": "onehot"}}, "train": {"max_epochs": 1, "batch_size": 64},
+    }
+    (d / "tiny.yaml").write_text(yaml.safe_dump(recipe))
+    r = invoke("train", d / "data.parquet", "--out", d / "run", "--recipe", d / "tiny.yaml", "--no-progress")
+    assert r.exit_code == 0, r.output
+    return d
+
+
+def test_train_writes_run_folder(workdir):
+    run = workdir / "run"
+    for f in ("model.safetensors", "card.json", "metrics.json", "history.tsv", "curves.png"):
+        assert (run / f).exists(), f
+    m = json.loads((run / "metrics.json").read_text())
+    assert "test" in m and "auroc_macro" in m["test"]["averages"]
+
+
+def test_predict_fasta_and_windows(workdir, demo_small):
+    fa = workdir / "in.fa"
+    seqs = demo_small.sequences
+    fa.write_text(f">a\n{seqs[0]}\n>b long\n{seqs[1]}{seqs[2]}\n")
+    r = invoke("predict", workdir / "run", fa, "--out", workdir / "p.tsv", "--windows", workdir / "w.tsv")
+    assert r.exit_code == 0, r.output
+    rows = (workdir / "p.tsv").read_text().splitlines()
+    assert len(rows) == 3 and rows[1].startswith("a\t")
+    assert len((workdir / "w.tsv").read_text().splitlines()) == 1 + 1 + 4
+
+
+def test_evaluate(workdir):
+    r = invoke("evaluate", workdir / "run", workdir / "data.parquet", "--out", workdir / "m.json",
+               "--plot", workdir / "c.png")
+    assert r.exit_code == 0, r.output
+    assert "macro" in r.output
+    assert json.loads((workdir / "m.json").read_text())["n"] == int(np.sum(demo_small_split(workdir) == "test"))
+    assert (workdir / "c.png").stat().st_size > 1000
+
+
+def demo_small_split(workdir):
+    from rnalabel.data import Dataset
+
+    return Dataset.from_parquet(workdir / "data.parquet").split
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("ACGU\n>a\nACGU\n", "before the first '>' header"),
+    (">a\n>b\nACGU\n", "has no sequence"),
+    (">a\nACGU\n>a\nACGU\n", "duplicate id 'a'"),
+    (">a\nACGU\nACXU\n", "outside the IUPAC"),
+])
+def test_bad_fasta_is_one_clear_line(workdir, content, needle):
+    fa = workdir / "bad.fa"
+    fa.write_text(content)
+    out = workdir / "never.tsv"
+    r = invoke("predict", workdir / "run", fa, "--out", out)
+    assert r.exit_code == 2
+    assert needle in r.output and "Traceback" not in r.output
+    assert str(fa) in r.output
+    assert not out.exists()
+
+
+def test_bad_model_dir_and_recipe(workdir, tmp_path):
+    r = invoke("predict", tmp_path, workdir / "data.parquet", "--out", tmp_path / "x.tsv")
+    assert r.exit_code == 2 and "card.json is missing" in r.output
+    r = invoke("train", workdir / "data.parquet", "--out", tmp_path / "r", "--recipe", "nope")
+    assert r.exit_code == 2 and "unknown recipe" in r.output
+    r = invoke("train", tmp_path / "missing.parquet", "--out", tmp_path / "r")
+    assert r.exit_code == 2 and "file not found" in r.output
+
+
+def test_recipes_and_version():
+    r = invoke("recipes")
+    assert r.exit_code == 0 and "multiresbind" in r.output
+    r = invoke("--version")
+    assert r.exit_code == 0 and "rnalabel" in r.output

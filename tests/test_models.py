@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from rnalabel.errors import ConfigError
+from rnalabel.models import MODELS, InputSpec, build_model, config_to_dict
+
+
+def inputs(length=101, extra=0):
+    specs = [InputSpec("seq", "position", 4, length)]
+    if extra:
+        specs.append(InputSpec("struct", "position", extra, length))
+    return specs
+
+
+def batch(specs, n=3):
+    return {s.name: torch.rand(n, s.channels, s.length) for s in specs}
+
+
+@pytest.mark.parametrize("name", ["multiresbind", "deepripe", "deepbind"])
+@pytest.mark.parametrize("extra", [0, 2])
+def test_models_give_logits_of_shape_n_k(name, extra):
+    specs = inputs(101, extra)
+    m = build_model(name, inputs=specs, n_labels=7).eval()
+    out = m(batch(specs))
+    assert out.shape == (3, 7)
+    assert torch.isfinite(out).all()
+
+
+def test_multiresbind_architecture_matches_the_paper():
+    m = build_model("multiresbind", inputs=inputs(150), n_labels=27)
+    conv0 = m.stem[0]
+    assert (conv0.in_channels, conv0.out_channels, conv0.kernel_size) == (4, 96, (11,))
+    dil = [c.dilation[0] for c in m.residual.body if isinstance(c, torch.nn.Conv1d)]
+    assert dil == [1, 2, 4, 8]
+    drops = [d.p for d in m.modules() if isinstance(d, torch.nn.Dropout)]
+    assert sorted(set(drops)) == [0.1, 0.2, 0.5]
+    pool = m.pool[0]
+    assert (pool.kernel_size, pool.stride) == ((10,), (10,))
+    dense = m.head[1]
+    assert (dense.in_features, dense.out_features) == (96 * 15, 256)
+    assert m.head[-1].out_features == 27
+
+
+def test_glorot_initialisation():
+    m = build_model("multiresbind", inputs=inputs(101), n_labels=5)
+    w = m.head[-1].weight
+    bound = (6 / (w.shape[0] + w.shape[1])) ** 0.5
+    assert w.abs().max() <= bound + 1e-6
+    assert torch.all(m.head[-1].bias == 0)
+
+
+def test_build_model_validates_names_and_params():
+    with pytest.raises(ConfigError, match="unknown model"):
+        build_model("nope", inputs=inputs(), n_labels=2)
+    with pytest.raises(ConfigError, match="no hyper-parameter"):
+        build_model("multiresbind", inputs=inputs(), n_labels=2, params={"filterz": 3})
+
+
+def test_config_roundtrip_via_dict():
+    m = build_model("multiresbind", inputs=inputs(), n_labels=2, params={"filters": 8, "dilations": [2, 4]})
+    d = config_to_dict(m.config)
+    assert d["filters"] == 8 and d["dilations"] == [2, 4]
+    again = build_model("multiresbind", inputs=inputs(), n_labels=2, params=d)
+    assert sum(p.numel() for p in again.parameters()) == sum(p.numel() for p in m.parameters())
+
+
+def test_registry_lists_builtins():
+    assert {"multiresbind", "deepripe", "deepbind"} <= set(MODELS)

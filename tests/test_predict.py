@@ -1,0 +1,41 @@
+import numpy as np
+
+from rnalabel.data import Dataset
+from rnalabel.predict import predict
+
+
+def test_batch_size_independence(trained_tiny, demo_small):
+    a = predict(trained_tiny, demo_small, batch_size=1, progress=False).scores[:40]
+    b = predict(trained_tiny, demo_small.subset(np.arange(40)), batch_size=64, progress=False).scores
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_long_sequences_are_scanned_not_truncated(trained_tiny, demo_small):
+    seqs = demo_small.sequences
+    long = seqs[0] + seqs[1] + seqs[2][:50]  # 252 nt
+    ds = Dataset.from_sequences(["long", "short"], [long, seqs[3][:60]])
+    p = predict(trained_tiny, ds, progress=False)
+    assert p.scores.shape == (2, 5)
+    assert p.window_source.tolist() == [0, 0, 0, 0, 0, 1]
+    assert p.window_start.tolist() == [0, 50, 100, 150, 151, 0]  # the last window ends at the last base
+    np.testing.assert_allclose(p.scores[0], p.window_scores[:5].max(axis=0))
+    # the first window is exactly sequence 0 of the dataset
+    alone = predict(trained_tiny, Dataset.from_sequences(["x"], [seqs[0]]), progress=False).scores[0]
+    np.testing.assert_allclose(p.window_scores[0], alone, rtol=1e-5, atol=1e-6)
+
+
+def test_predict_restores_module_mode(trained_tiny, demo_small):
+    trained_tiny.module.train()
+    predict(trained_tiny, demo_small.subset(np.arange(5)), progress=False)
+    assert trained_tiny.module.training
+    trained_tiny.module.eval()
+
+
+def test_tsv_output(trained_tiny, demo_small, tmp_path):
+    p = predict(trained_tiny, demo_small.subset(np.arange(3)), progress=False)
+    out = p.to_tsv(tmp_path / "p.tsv")
+    lines = out.read_text().splitlines()
+    assert lines[0].split("\t") == ["id", *trained_tiny.label_names, "called_labels"]
+    assert len(lines) == 4
+    w = p.to_tsv(tmp_path / "w.tsv", windows=True).read_text().splitlines()
+    assert w[0].startswith("id\tstart\tend") and w[1].split("\t")[1:3] == ["1", "101"]

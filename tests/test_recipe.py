@@ -1,0 +1,54 @@
+import pytest
+
+from rnalabel.errors import ConfigError
+from rnalabel.recipe import Recipe, TrainConfig, load_recipe, recipe_names
+
+
+def test_builtin_recipes_load_and_build():
+    from rnalabel.labelmodel import views_from_specs
+
+    names = recipe_names()
+    assert {"multiresbind", "deepripe", "deepbind"} <= set(names)
+    for n in names:
+        r = load_recipe(n)
+        assert r.model and r.views
+        views_from_specs(r.views)
+
+
+def test_default_recipe_is_the_paper():
+    r = load_recipe("multiresbind")
+    assert r.params["filters"] == 96 and r.params["first_kernel"] == 11
+    assert r.train.lr == 1e-3 and r.train.batch_size == 128 and r.train.max_epochs == 40
+
+
+def test_recipe_file_errors(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_text("model: multiresbind\nviews: {seq: {type: onehot}}\nbogus: 1\n")
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_recipe(p)
+    p.write_text("model: multiresbind\ntrain: {epochz: 3}\n")
+    with pytest.raises(ConfigError, match="train section"):
+        load_recipe(p)
+    p.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_recipe(p)
+    with pytest.raises(ConfigError, match="unknown recipe"):
+        load_recipe("no-such-recipe")
+    with pytest.raises(ConfigError, match="unknown loss"):
+        TrainConfig(loss="hinge")
+
+
+def test_with_train_overrides_ignore_none():
+    r = Recipe(name="x", model="multiresbind")
+    r2 = r.with_train(max_epochs=3, lr=None)
+    assert r2.train.max_epochs == 3 and r2.train.lr == r.train.lr
+    assert r.train.max_epochs == 40  # the original is unchanged
+
+
+def test_unknown_view_type_and_param():
+    from rnalabel.views import build_view
+
+    with pytest.raises(ConfigError, match="unknown view type"):
+        build_view({"type": "nope"})
+    with pytest.raises(ConfigError, match="no parameter"):
+        build_view({"type": "onehot", "padding": 1})

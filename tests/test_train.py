@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import torch
+
+from rnalabel.data import Dataset
+from rnalabel.errors import InputError, LabelError
+from rnalabel.train import fit, masked_bce, masked_focal, positive_weights, prepare_splits
+from tests.helpers import tiny_recipe
+
+
+def test_masked_bce_skips_unknown_entries():
+    logits = torch.tensor([[0.0, 2.0], [1.0, -1.0]])
+    y = torch.tensor([[1.0, float("nan")], [0.0, 1.0]])
+    full = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor([0.0, 1.0, -1.0]), torch.tensor([1.0, 0.0, 1.0]))
+    assert masked_bce(logits, y).item() == pytest.approx(full.item())
+    logits.requires_grad_(True)
+    masked_bce(logits, y).backward()
+    assert logits.grad[0, 1] == 0
+
+
+def test_focal_with_gamma_zero_is_bce():
+    logits = torch.randn(8, 3)
+    y = (torch.rand(8, 3) > 0.5).float()
+    y[0, 0] = float("nan")
+    assert masked_focal(logits, y, gamma=0.0).item() == pytest.approx(masked_bce(logits, y).item(), rel=1e-5)
+    assert masked_focal(logits, y, gamma=2.0) < masked_bce(logits, y)
+
+
+def test_positive_weights():
+    y = np.array([[1, 0], [0, 0], [0, 1], [0, np.nan]], dtype=np.float32)
+    assert positive_weights(y, "none") is None
+    np.testing.assert_allclose(positive_weights(y, "balanced"), [3.0, 2.0])
+    w = positive_weights(y, "log")
+    assert (w >= 1).all()
+
+
+def test_prepare_splits_carves_validation(demo_small):
+    ds = demo_small.with_split(np.where(demo_small.split == "val", "train", demo_small.split))
+    out = prepare_splits(ds, tiny_recipe().train)
+    assert np.sum(out.split == "val") > 0
+    assert (out.split[demo_small.split == "test"] == "test").all()
+
+
+def test_fit_learns_planted_motifs_and_reports():
+    from rnalabel.demo import make_demo_dataset
+
+    ds = make_demo_dataset(2000, seed=3)
+    recipe = tiny_recipe().with_train(max_epochs=6, patience=6, lr=3e-3)
+    model, report = fit(recipe, ds, progress=False, device="cpu")
+    assert report.test is not None and report.n_test == np.sum(ds.split == "test")
+    assert len(report.history) == 6 and 1 <= report.best_epoch <= 6
+    assert np.isfinite(report.history[0]["train_loss"])
+    assert report.test.averages["auroc_macro"] > 0.65  # about 0.76; chance is 0.5
+    assert model.thresholds.shape == (5,)
+    assert model.window == 101 and model.stride == 50
+    assert model.card["training"]["epochs_run"] == 6
+    assert set(report.outputs) == {"val", "test"}
+
+
+def test_fit_handles_unknown_labels(demo_small):
+    ds = demo_small.subset(slice(None))
+    ds.labels = ds.labels.copy()
+    ds.labels[::2, 0] = np.nan  # half of label 0 unknown (multi-task data)
+    model, report = fit(tiny_recipe(), ds, progress=False, device="cpu")
+    assert np.isfinite(report.history[-1]["val_loss"])
+
+
+def test_fit_refuses_unlabelled_and_too_long(demo_small):
+    unl = Dataset.from_sequences(["a", "b", "c", "d", "e"], ["ACGU"] * 5)
+    with pytest.raises(LabelError):
+        fit(tiny_recipe(), unl, progress=False)
+    from dataclasses import replace
+
+    with pytest.raises(InputError, match="longer than the recipe's window"):
+        fit(replace(tiny_recipe(), window=50), demo_small, progress=False)
+
+
+def test_fit_is_reproducible_for_a_seed(demo_small):
+    sub = demo_small.subset(np.arange(300))
+    a, _ = fit(tiny_recipe(), sub, progress=False, device="cpu")
+    b, _ = fit(tiny_recipe(), sub, progress=False, device="cpu")
+    for (k, v), (_, w) in zip(a.module.state_dict().items(), b.module.state_dict().items(), strict=True):
+        assert torch.equal(v, w), k
