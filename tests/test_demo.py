@@ -14,7 +14,7 @@ def test_demo_data_is_deterministic_and_planted():
     assert set(a.split) == {"train", "val", "test"}
     seqs = a.sequences
     for j, name in enumerate(a.label_names):
-        cons = {"PUM2": "UGUAHAUA", "QKI": "ACUAAY", "SRSF1": "GAAGAA", "ELAVL1": "AUUUAUUUA",
+        cons = {"PUM2": "UGUAHAUA", "QKI": "ACUAAY", "SRSF1": "GAAGAA", "ELAVL1": "AUUUAAUUUA",
                 "MBNL1": "YGCY"}[name]
         pos = [s for s, y in zip(seqs, a.labels[:, j], strict=True) if y == 1]
         assert all(matches(s, cons) for s in pos), name
