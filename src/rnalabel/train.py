@@ -14,6 +14,7 @@ import logging
 import math
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnalabel.data import Dataset, make_windows, split_iterative
-from rnalabel.errors import InputError, LabelError
+from rnalabel.errors import ConfigError, InputError, LabelError
 from rnalabel.labelmodel import LabelModel, resolve_device, views_from_specs
 from rnalabel.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays
 from rnalabel.models.base import InputSpec, build_model
@@ -123,6 +124,7 @@ def _lightning():
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
+    warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")  # frozen parts of a stage
     return pl
 
 
@@ -146,25 +148,34 @@ def make_lightning_module(module: nn.Module, cfg: TrainConfig, pos_weight: np.nd
                 return masked_focal(logits, y, self.cfg.focal_gamma, self.pos_weight)
             return masked_bce(logits, y, self.pos_weight)
 
+        def _losses(self, x, y) -> dict[str, torch.Tensor]:
+            # generic hook: a model with several loss terms defines training_losses(x, y, base_loss)
+            hook = getattr(self.model, "training_losses", None)
+            return {"total": self._loss(self.model(x), y)} if hook is None else hook(x, y, self._loss)
+
         def training_step(self, batch, batch_idx):
             x, y = batch
-            loss = self._loss(self.model(x), y)
-            self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
-            return loss
+            losses = self._losses(x, y)
+            self.log("train_loss", losses["total"], on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+            for name, value in losses.items():
+                if name != "total":
+                    self.log(f"train_{name}", value, on_step=False, on_epoch=True, batch_size=len(y))
+            return losses["total"]
 
         def validation_step(self, batch, batch_idx):
             x, y = batch
-            loss = self._loss(self.model(x), y)
+            loss = self._losses(x, y)["total"]
             self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
                      sync_dist=True)
 
         def configure_optimizers(self):
-            return torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+            params = [p for p in self.model.parameters() if p.requires_grad]  # frozen parts stay as they are
+            return torch.optim.Adam(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
 
     return MultiLabelModule()
 
 
-def _callbacks(patience: int, history: list[dict[str, float]]):
+def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None = None):
     pl = _lightning()
 
     class BestWeights(pl.Callback):
@@ -188,6 +199,7 @@ def _callbacks(patience: int, history: list[dict[str, float]]):
                 "train_loss": float(t) if t is not None else float("nan"),
                 "val_loss": v,
                 "seconds": round(time.perf_counter() - self.t0, 3),
+                **({"stage": stage} if stage is not None else {}),
             })
             if v < self.best:
                 self.best, self.best_epoch = v, int(trainer.current_epoch) + 1
@@ -266,6 +278,29 @@ def prepare_splits(dataset: Dataset, cfg: TrainConfig) -> Dataset:
     return ds
 
 
+def training_stages(module: nn.Module, requested: Sequence[str] | None = None) -> list[str | None]:
+    """The stages :func:`fit` runs: the model's ``training_stages()`` (or ``[None]``), limited to ``requested``."""
+    hook = getattr(module, "training_stages", None)
+    available = list(hook()) if hook is not None else [None]
+    if requested is None:
+        return available
+    unknown = [s for s in requested if s not in available]
+    if unknown:
+        raise ConfigError(f"the model has no training stage(s) {', '.join(map(str, unknown))}.",
+                          remedy=f"its stages are: {', '.join(s for s in available if s) or '(none)'}.")
+    return [s for s in available if s in requested]
+
+
+def load_init_state(module: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    """Load some of a model's weights by name (e.g. pre-trained parts); unknown names or shapes raise."""
+    own = module.state_dict()
+    bad = sorted(k for k, v in state.items() if k not in own or tuple(own[k].shape) != tuple(v.shape))
+    if bad:
+        raise ConfigError(f"init_state does not fit the model: {', '.join(bad[:5])}"
+                          f"{' ...' if len(bad) > 5 else ''} (unknown name or other shape).")
+    module.load_state_dict(dict(state), strict=False)
+
+
 def fit(
     recipe: Recipe,
     dataset: Dataset,
@@ -273,8 +308,18 @@ def fit(
     progress: bool = True,
     device: str | None = None,
     devices: int | str = 1,
+    stages: Sequence[str] | None = None,
+    init_state: Mapping[str, torch.Tensor] | None = None,
 ) -> tuple[LabelModel, FitReport]:
     """Train ``recipe`` on ``dataset``.
+
+    Two optional model hooks let a model with more than one loss term or training step use this same loop:
+    ``training_losses(x, y, base_loss) -> dict`` (one forward pass; the ``total`` entry is minimised and is the
+    validation loss, every other entry is logged as ``train_<name>``; ``base_loss(logits, y)`` is the recipe's
+    masked loss) and ``training_stages() -> tuple of str`` with ``set_training_stage(name)``: each stage is
+    trained in turn with the recipe's train settings (its own early stopping and best-weights restore), and
+    only parameters with ``requires_grad`` are optimised. Models without the hooks train as one stage on
+    ``base_loss(model(x), y)``.
 
     Parameters
     ----------
@@ -289,6 +334,12 @@ def fit(
         "cpu", "cuda" or None (CUDA when present, else CPU). Default is None.
     devices : int or "auto"
         Number of devices; more than one trains with DDP. Default is 1.
+    stages : sequence of str, optional
+        Run only these of the model's training stages (e.g. ``["fusion"]`` after ``init_state`` brought
+        pre-trained parts). Default is None (all).
+    init_state : mapping of str to torch.Tensor, optional
+        Weights loaded (by name, non-strict) into the freshly built model before training; every key must exist
+        in the model with the same shape. Default is None.
 
     Returns
     -------
@@ -328,37 +379,39 @@ def fit(
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     module = build_model(recipe.model, inputs=inputs, n_labels=dataset.n_labels, params=recipe.params)
+    if init_state is not None:
+        load_init_state(module, init_state)
+    stage_list = training_stages(module, stages)
     pw = positive_weights(train_ds.labels, cfg.pos_weight)
-    lit = make_lightning_module(module, cfg, pw)
     history: list[dict[str, float]] = []
-    best_cb, es_cb = _callbacks(cfg.patience, history)
-    callbacks = [best_cb, es_cb]
-    if progress:
-        callbacks.append(pl.callbacks.RichProgressBar(leave=False))
     dev = resolve_device(device)
-    trainer = pl.Trainer(
-        max_epochs=cfg.max_epochs,
-        accelerator="gpu" if dev.type == "cuda" else "cpu",
-        devices=devices,
-        precision=cfg.precision,
-        callbacks=callbacks,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=progress,
-        num_sanity_val_steps=0,
-        deterministic=False,
-    )
+    train_dl = _loader(ViewTensors(x_tr, train_ds.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
+    val_dl = _loader(ViewTensors(x_va, val_ds.labels), max(cfg.batch_size, 512), False, cfg.num_workers, cfg.seed)
     t0 = time.perf_counter()
-    trainer.fit(
-        lit,
-        train_dataloaders=_loader(ViewTensors(x_tr, train_ds.labels), cfg.batch_size, True, cfg.num_workers,
-                                  cfg.seed),
-        val_dataloaders=_loader(ViewTensors(x_va, val_ds.labels), max(cfg.batch_size, 512), False,
-                                cfg.num_workers, cfg.seed),
-    )
+    for stage in stage_list:
+        if stage is not None:
+            module.set_training_stage(stage)
+        lit = make_lightning_module(module, cfg, pw)
+        best_cb, es_cb = _callbacks(cfg.patience, history, stage)
+        callbacks = [best_cb, es_cb]
+        if progress:
+            callbacks.append(pl.callbacks.RichProgressBar(leave=False))
+        trainer = pl.Trainer(
+            max_epochs=cfg.max_epochs,
+            accelerator="gpu" if dev.type == "cuda" else "cpu",
+            devices=devices,
+            precision=cfg.precision,
+            callbacks=callbacks,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=progress,
+            num_sanity_val_steps=0,
+            deterministic=False,
+        )
+        trainer.fit(lit, train_dataloaders=train_dl, val_dataloaders=val_dl)
     train_s = time.perf_counter() - t0
-    module = lit.model.float().cpu().eval()
+    module = module.requires_grad_(True).float().cpu().eval()  # stages may have frozen parts
 
     model = LabelModel(
         module=module, recipe=fitted, views=views, inputs=inputs, label_names=list(dataset.label_names),
@@ -395,6 +448,7 @@ def fit(
             "best_epoch": report.best_epoch, "epochs_run": len(history), "history": history,
             "seconds": round(report.seconds, 2), "train_seconds": round(train_s, 2),
             "device": str(dev), "devices": devices, "torch": torch.__version__,
+            **({"stages": list(stage_list)} if stage_list != [None] else {}),
         },
         "metrics": {"val": val_metrics.to_dict(), **({"test": test_metrics.to_dict()} if test_metrics else {})},
     }

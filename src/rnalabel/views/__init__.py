@@ -3,8 +3,13 @@
 Importing this package registers the built-in views in :data:`rnalabel.views.base.VIEW_TYPES`.
 """
 
-from rnalabel.views import onehot  # noqa: F401  (registration)
+from rnalabel.views import codon, onehot  # noqa: F401  (registration)
 from rnalabel.views.base import VIEW_TYPES, View, build_view, featurize, register_view
+from rnalabel.views.codon import AminoAcid, Dipeptide
 from rnalabel.views.onehot import OneHot, one_hot
 
-__all__ = ["VIEW_TYPES", "View", "build_view", "featurize", "register_view", "OneHot", "one_hot"]
+__all__ = [
+    "VIEW_TYPES", "View", "build_view", "featurize", "register_view",
+    "OneHot", "one_hot",
+    "AminoAcid", "Dipeptide",
+]
