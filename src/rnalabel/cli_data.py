@@ -1,4 +1,8 @@
-"""``rnalabel data ...``: import public formats, build multi-label datasets, print statistics."""
+"""``rnalabel data ...``: import public formats, build multi-label datasets, list sources, print statistics.
+
+Each command parses its arguments and calls one library function (:func:`rnalabel.io.importers.import_dataset`,
+:func:`rnalabel.builders.build`); datasets are written as one Parquet file, atomically.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,106 @@ from rich.table import Table
 
 from rnalabel.cli import friendly, out_console
 
-data_app = typer.Typer(help="Import, build and inspect datasets.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Import, build and inspect datasets. rnalabel ships importers, not data: `rnalabel data sources` "
+         "lists where each public data set lives and how to fetch it (needs internet); then import or build "
+         "from the downloaded folder.",
+    no_args_is_help=True,
+)
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _fractions(value: str) -> tuple[float, float, float] | None:
+    from rnalabel.errors import InputError
+
+    if value.strip().lower() == "none":
+        return None
+    try:
+        parts = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3:
+        raise InputError(f"--split {value!r} is not three comma-separated fractions.",
+                         remedy="give e.g. --split 0.7,0.1,0.2 (train,val,test), or --split none.")
+    return parts  # type: ignore[return-value]
+
+
+def _summary(ds, out: Path) -> None:
+    out_console.print(f"{len(ds)} sequences, {ds.n_labels} labels -> {out}")
+    if ds.split is not None:
+        out_console.print("split: " + ", ".join(
+            f"{s} {int(np.sum(ds.split == s))}" for s in ("train", "val", "test")))
+
+
+@data_app.command("import")
+@friendly
+def import_(
+    fmt: str = typer.Argument(..., metavar="FORMAT",
+                              help="fasta | table | bed | rbp31 | eclip | deepmirbp | mirloc"),
+    source: Path = typer.Argument(..., help="The file (for rbp31: an experiment folder or sequences.fa.gz)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Parquet dataset to write."),
+    genome: Path = typer.Option(None, "--genome", help="bed: genome FASTA (uncompressed or bgzip)."),
+    flank: int = typer.Option(0, "--flank", help="bed: nt added on both sides of each interval."),
+    label_table: Path = typer.Option(None, "--label-table", help="fasta: CSV/TSV of labels joined by id."),
+    labels: str = typer.Option(None, "--labels", help="table/mirloc: comma-separated label columns."),
+    id_col: str = typer.Option("id", "--id-col", help="table: id column."),
+    seq_col: str = typer.Option("sequence", "--seq-col", help="table: sequence column."),
+    max_length: int = typer.Option(None, "--max-length", help="fasta/table: refuse longer sequences."),
+) -> None:
+    """Read one file in a public or plain format and write it as an rnalabel Parquet dataset."""
+    from rnalabel.io.importers import import_dataset
+
+    ds = import_dataset(fmt, source, genome=genome, flank=flank, label_table=label_table, id_col=id_col,
+                        seq_col=seq_col, labels=_csv(labels), max_length=max_length)
+    ds.to_parquet(out)
+    _summary(ds, out)
+
+
+@data_app.command("build")
+@friendly
+def build(
+    kind: str = typer.Argument(..., metavar="DATASET", help="eclip | rbp31 | mirloc"),
+    root: Path = typer.Option(..., "--root", help="Folder of the data set (for mirloc: the folder or its CSV)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Parquet dataset to write."),
+    split: str = typer.Option("0.7,0.1,0.2", "--split",
+                              help="train,val,test fractions (iterative stratification), or none. rbp31 keeps "
+                                   "its published test part and divides training into train/val."),
+    seed: int = typer.Option(0, "--seed", help="Seeds the split and the eclip negative sampling."),
+    n_negative: str = typer.Option("5000", "--n-negative",
+                                   help="eclip: unbound sequences to sample (an integer, or all)."),
+    experiments: str = typer.Option(None, "--experiments",
+                                    help="eclip/rbp31: comma-separated subset of experiments (default all)."),
+    labels: str = typer.Option(None, "--labels", help="mirloc: comma-separated compartments (default all 6)."),
+) -> None:
+    """Build a multi-label dataset from a public data set folder and write it as Parquet."""
+    from rnalabel.builders import build as build_dataset
+    from rnalabel.errors import InputError
+
+    if n_negative.strip().lower() == "all":
+        n_neg = None
+    elif n_negative.strip().isdigit():
+        n_neg = int(n_negative)
+    else:
+        raise InputError(f"--n-negative {n_negative!r} is not a count.", remedy="give an integer or 'all'.")
+    ds = build_dataset(kind, root, split=_fractions(split), seed=seed, n_negative=n_neg,
+                       experiments=_csv(experiments), labels=_csv(labels))
+    ds.to_parquet(out)
+    _summary(ds, out)
+
+
+@data_app.command("sources")
+def sources() -> None:
+    """Where each public data set lives (repository, commit, files, licence) and the command to fetch it."""
+    from rnalabel.io.sources import SOURCES, download_commands
+
+    for src in SOURCES:
+        out_console.print(f"[bold]{src.name}[/]: {src.description}", highlight=False)
+        out_console.print(f"  {src.url} @ {src.commit[:12]}  files: {src.paths}", highlight=False)
+        out_console.print(f"  licence: {src.licence}; then: {src.importer}", highlight=False)
+        out_console.print(f"  fetch: {download_commands(src)}", highlight=False, soft_wrap=True)
 
 
 @data_app.command("stats")
