@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -115,6 +116,15 @@ def _loader(ds: ViewTensors, batch_size: int, shuffle: bool, num_workers: int, s
     )
 
 
+def _rss_mb() -> float:
+    """Resident memory of this process in MiB (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 # Lightning --------------------------------------------------------------------------------------------------
 def _lightning():
     import lightning.pytorch as pl
@@ -199,6 +209,7 @@ def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None
                 "train_loss": float(t) if t is not None else float("nan"),
                 "val_loss": v,
                 "seconds": round(time.perf_counter() - self.t0, 3),
+                "rss_mb": round(_rss_mb(), 1),
                 **({"stage": stage} if stage is not None else {}),
             })
             if v < self.best:
