@@ -128,7 +128,10 @@ def build_rbp31_multitask(
     ``cross_split="drop_train"`` those training rows are removed, so the test rows stay exactly the published
     test sets (per-experiment test results remain comparable to the literature) and no test sequence is ever
     trained on; the cost is a few training rows, counted in ``provenance["cross_split"]``. ``"keep"`` keeps
-    both rows (the published split as is, for comparison).
+    both rows (the published split as is, for comparison). On the public data: 1,240,000 records merge into
+    835,784 training and 288,112 test rows; 33,812 training sequences also occur in a test part (12 of them in
+    the same experiment's test part) and are dropped, leaving 801,972 training rows. No experiment lists a
+    sequence with both classes.
 
     Parameters
     ----------
@@ -259,8 +262,12 @@ def build_eclip_multilabel(
 
     The default of 5,000 negatives (:data:`ECLIP_N_NEGATIVE`) is the positive count of a typical experiment
     (each file holds 5,000 positives), so ``negative`` is as frequent as a typical RBP label and the bound
-    rows (~330,000) still dominate; ``n_negative=None`` keeps all of them (~900,000, which would swamp the
-    bound rows).
+    rows (328,547 on the public data) still dominate; ``n_negative=None`` keeps all of them (643,480, which
+    would swamp the bound rows).
+
+    On the 91 public files (1,363,557 lines): 328,547 unique bound sequences, 49,443 bound in two or more
+    experiments (up to 72), 19,136 bound sequences listed as a negative of another experiment (they are rows
+    with their positives only). About 10 s and 0.8 GB on two busy cores.
 
     Parameters
     ----------
