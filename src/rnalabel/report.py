@@ -80,7 +80,9 @@ def plot_curves(
 
 
 def write_history(history: Sequence[dict], path: str | os.PathLike) -> Path:
-    """Training history as a TSV (epoch, train_loss, val_loss, seconds)."""
+    """Training history as a TSV: epoch, train_loss, val_loss, seconds, then any other recorded column."""
     cols = ["epoch", "train_loss", "val_loss", "seconds"]
+    for h in history:
+        cols += [k for k in h if k not in cols]
     lines = ["\t".join(cols)] + ["\t".join(f"{h.get(c, '')}" for c in cols) for h in history]
     return write_text_atomic(path, "\n".join(lines) + "\n")
