@@ -88,7 +88,8 @@ def validate(
         raise SequenceError(
             f"{who} is empty.", path=path, line=line, remedy="remove the record or give it a sequence."
         )
-    bad = invalid_characters(s)
+    ok = s.isascii() and bool(_VALID[np.frombuffer(s.encode("ascii"), dtype=np.uint8)].all())
+    bad = [] if ok else invalid_characters(s)
     if bad:
         shown = ", ".join(repr(c) for c in bad[:5])
         raise SequenceError(
