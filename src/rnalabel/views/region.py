@@ -59,8 +59,8 @@ def get_track(dataset: Dataset, name: str) -> Track:
         have = ", ".join(sorted(dataset.tracks)) or "none"
         raise InputError(
             f"the dataset has no per-position track {name!r} (it has: {have}).",
-            remedy=f"use a dataset with a {name!r} track (a `track:{name}` column in its Parquet file), "
-                   "or remove the region view from the recipe.",
+            remedy=f"give a dataset with a {name!r} track (a `track:{name}` column in its Parquet file); a recipe "
+                   "or model with a region view needs it for training and prediction alike.",
         )
     return dataset.tracks[name]
 
