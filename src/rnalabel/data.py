@@ -303,6 +303,9 @@ class atomic_path:  # noqa: N801 - used as a context manager
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
+            umask = os.umask(0)  # mkstemp makes 0600 files; give the usual permissions of a new file
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
