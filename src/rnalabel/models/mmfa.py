@@ -38,6 +38,10 @@ Choices where the paper is vague, written down:
       CNNs run in eval mode, so their features are deterministic). ``"finetune"`` trains the CNNs again
       with L in the second stage; ``"joint"`` skips the first stage and trains everything end to end.
       :func:`rnalabel.train.fit` runs the stages through the generic ``training_stages`` hook (see there).
+      In stage ``features`` the CNNs train side by side on the mean of their BCE losses, with one early
+      stopping; to train them apart (each with its own early stopping, as ``benchmarks/mmfa_ablation.py``
+      does), fit ``viewcnn`` recipes and start MMFA from them with
+      ``fit(..., stages=["fusion"], init_state=view_encoder_state(cnns))``.
 """
 
 from __future__ import annotations
