@@ -298,7 +298,8 @@ def grid_lines(done: dict[str, dict], seed: int, grid: list[float]) -> list[str]
     return lines
 
 
-def write_report(path: Path, runs: Runs, args, info: dict, seeds: list[int], wall: float, command: str) -> None:
+def write_report(path: Path, runs: Runs, args, info: dict, seeds: list[int], wall: float, command: str,
+                 commit: str) -> None:
     done = runs.done
     table = rows_of_table(done, seeds)
     head = ["| views (model) | " + " | ".join(name for _, name, _ in METRICS) + " | epochs | seconds |",
@@ -310,14 +311,11 @@ def write_report(path: Path, runs: Runs, args, info: dict, seeds: list[int], wal
                     f"{np.mean([r['seconds'] for r in rs]):.0f} |")
     att = [r["attention_weights"] for r in (done.get(f"seed{s}/all/mmfa") for s in seeds)
            if r and "attention_weights" in r]
-    dirty = _git("status", "--porcelain", "--", "benchmarks/mmfa_ablation.py", "src/rnalabel/models/mmfa.py",
-                 "src/rnalabel/views/codon.py", "src/rnalabel/train.py")
     text = [
         "# MMFA ablation on eCLIP (structure of Table 1 of the MMFA RNA–RBP paper)", "",
         "Produced by `benchmarks/mmfa_ablation.py`; nothing in this file was edited by hand.", "",
         f"- command: `{command}`",
-        f"- git commit: `{_git('rev-parse', 'HEAD')}`" + (" (with uncommitted changes to the code it runs)"
-                                                         if dirty else ""),
+        f"- git commit at the start: `{commit}`",
         f"- finished: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; wall time of this invocation {wall / 60:.1f} min; "
         f"sum of the recorded run times {sum(r['seconds'] for r in done.values()) / 60:.1f} min",
         f"- machine: {platform.machine()}, CPU only, torch {torch.__version__} with {args.threads} thread(s), "
@@ -399,12 +397,19 @@ def main(argv: list[str] | None = None) -> None:
                         handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(work / "progress.log")])
     command = "python benchmarks/mmfa_ablation.py " + " ".join(sys.argv[1:] if argv is None else argv)
     t0 = time.perf_counter()
+    commit = _git("rev-parse", "HEAD")
+    used = ["benchmarks/mmfa_ablation.py", *(f"src/rnalabel/{p}" for p in (
+        "models", "views", "configs", "train.py", "data.py", "builders.py", "metrics.py", "predict.py",
+        "labelmodel.py", "checkpoint.py", "recipe.py"))]
+    if _git("status", "--porcelain", "--untracked-files=no", "--", *used):
+        commit += " (with uncommitted changes to the code it runs)"
     ds, info = load_subset(args.data, args.n_sequences, args.subset_seed)
     log.info("subset: %s", json.dumps(info))
     runs = Runs(work / "runs.jsonl")
     for i, seed in enumerate(args.seeds):
         run_seed(ds, seed, args, runs, work, grid=(i == 0 and bool(args.grid)))
-        write_report(Path(args.out), runs, args, info, args.seeds, time.perf_counter() - t0, command)
+        write_report(Path(args.out), runs, args, info, args.seeds, time.perf_counter() - t0, command,
+                     commit)
         log.info("seed %d done; report written to %s", seed, args.out)
 
 
