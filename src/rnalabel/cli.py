@@ -198,8 +198,10 @@ def recipes() -> None:
 
 def _mount_subapps() -> None:
     from rnalabel.cli_data import data_app
+    from rnalabel.cli_explain import explain
 
     app.add_typer(data_app, name="data")
+    app.command("explain")(explain)
 
 
 _mount_subapps()

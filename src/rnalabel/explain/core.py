@@ -1,0 +1,264 @@
+"""What the explain tools share: the windows being explained, the attribution result, the label's output.
+
+:class:`Windows` holds the model-width windows cut from the input and their view arrays; :class:`Attributions`
+is what integrated gradients (:mod:`rnalabel.explain.attribution`) and in-silico mutagenesis
+(:mod:`rnalabel.explain.mutagenesis`) return, so plots, tables and motif discovery take either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from rnalabel.data import Dataset, make_windows
+from rnalabel.errors import InputError
+from rnalabel.labelmodel import LabelModel, preserve_state, resolve_device
+from rnalabel.sequence import PAD
+
+OUTPUTS = ("logit", "probability")
+#: output differences below this are treated as this, when judging completeness (see relative_delta)
+_FLOOR = {"logit": 0.1, "probability": 0.01}
+
+
+class AttributionWarning(UserWarning):
+    """Integrated gradients did not converge (completeness gap above tolerance)."""
+
+
+@dataclass
+class Windows:
+    """The windows being explained and their view arrays.
+
+    Attributes
+    ----------
+    ids : numpy.ndarray of str, shape=(W,)
+    source : numpy.ndarray, shape=(W,)
+        Row of the input dataset each window comes from.
+    start : numpy.ndarray, shape=(W,)
+        0-based start of each window in its sequence.
+    tokens : numpy.ndarray, shape=(W, L), dtype=uint8
+    lengths : numpy.ndarray, shape=(W,)
+    arrays : dict of str to numpy.ndarray
+        The model's view inputs, (W, C, P) or (W, D).
+    dataset : Dataset or None
+        The windows as a dataset (None when arrays were given directly).
+    """
+
+    ids: np.ndarray
+    source: np.ndarray
+    start: np.ndarray
+    tokens: np.ndarray
+    lengths: np.ndarray
+    arrays: dict[str, np.ndarray]
+    dataset: Dataset | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subset(self, index) -> Windows:
+        """Windows ``index`` only (an integer array or boolean mask)."""
+        idx = np.asarray(index)
+        return Windows(self.ids[idx], self.source[idx], self.start[idx], self.tokens[idx], self.lengths[idx],
+                       {k: v[idx] for k, v in self.arrays.items()},
+                       None if self.dataset is None else self.dataset.subset(idx))
+
+
+@dataclass
+class Attributions:
+    """Attributions of one label for a set of windows (integrated gradients or in-silico mutagenesis).
+
+    Attributes
+    ----------
+    label : str
+    method : str
+        ``"integrated_gradients"`` or ``"ism"``.
+    baseline : str
+        The reference (``"low-score"``, ``"zero"``, ``"shuffle"``, ``"given"``; ``"reference base"`` for ISM).
+    output : str
+        ``"logit"`` or ``"probability"``.
+    windows : Windows
+    values : dict of str to numpy.ndarray
+        Raw attributions per view, shaped like the view's input: (W, C, P) or (W, D).
+    channel_names : dict of str to list of str
+    nucleotide : dict of str to numpy.ndarray, shape=(W, L)
+        Each mapped view's contribution per nucleotide (see :mod:`rnalabel.explain.mapping`).
+    channels : dict of str to numpy.ndarray, shape=(W, C, L)
+        Per-channel contributions on the nucleotide axis, for one-to-one per-position views.
+    sequence_views : list of str
+        Views drawn as the sequence logo (the nucleotide one-hot views).
+    unmapped : list of str
+        Views that cannot be put on the RNA (their attributions are only in ``values``).
+    unplaced : dict of str to numpy.ndarray, shape=(W,)
+        Per view, the part of the attributions that has no nucleotide (padding, one-hot flanks, absent
+        dipeptides or k-mers, unmapped views); ``total`` plus these sums to all attributions.
+    scores : numpy.ndarray, shape=(W,)
+        Model output f(x) (logit or probability).
+    baseline_scores : numpy.ndarray, shape=(W,)
+        f(x') (the mean over references for the shuffle baseline).
+    delta : numpy.ndarray, shape=(W,)
+        Completeness gap: sum of all attributions minus (f(x) - f(x')); NaN for ISM.
+    steps : int
+    """
+
+    label: str
+    method: str
+    baseline: str
+    output: str
+    windows: Windows
+    values: dict[str, np.ndarray]
+    channel_names: dict[str, list[str]]
+    nucleotide: dict[str, np.ndarray]
+    channels: dict[str, np.ndarray]
+    sequence_views: list[str]
+    unmapped: list[str]
+    unplaced: dict[str, np.ndarray]
+    scores: np.ndarray
+    baseline_scores: np.ndarray
+    delta: np.ndarray
+    steps: int = 0
+    info: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    @property
+    def total(self) -> np.ndarray:
+        """Contribution per nucleotide summed over all mapped views, shape=(W, L)."""
+        return np.sum(list(self.nucleotide.values()), axis=0)
+
+    @property
+    def sequence_track(self) -> np.ndarray:
+        """Contribution per nucleotide of the sequence (logo) views, shape=(W, L); all views when none."""
+        views = self.sequence_views or list(self.nucleotide)
+        return np.sum([self.nucleotide[v] for v in views], axis=0)
+
+    @property
+    def relative_delta(self) -> np.ndarray:
+        """Completeness gap relative to the output difference, shape=(W,).
+
+        ``|delta| / max(|f(x) - f(x')|, floor)`` with ``floor`` 0.1 for logits and 0.01 for probabilities, so
+        that windows whose output barely moves from the baseline do not count as unconverged for a tiny gap.
+        """
+        floor = _FLOOR.get(self.output, 1e-6)
+        return np.abs(self.delta) / np.maximum(np.abs(self.scores - self.baseline_scores), floor)
+
+    def subset(self, index) -> Attributions:
+        """The same attributions for windows ``index`` only."""
+        idx = np.asarray(index)
+        return replace(
+            self, windows=self.windows.subset(idx), values={k: v[idx] for k, v in self.values.items()},
+            nucleotide={k: v[idx] for k, v in self.nucleotide.items()},
+            channels={k: v[idx] for k, v in self.channels.items()},
+            unplaced={k: v[idx] for k, v in self.unplaced.items()},
+            scores=self.scores[idx], baseline_scores=self.baseline_scores[idx], delta=self.delta[idx],
+        )
+
+
+# inputs -----------------------------------------------------------------------------------------------------
+def _tokens_from_onehot(arrays: Mapping[str, np.ndarray], model: LabelModel, n: int) -> np.ndarray:
+    for name, view in model.views.items():
+        if view.type == "onehot" and name in arrays:
+            x = np.asarray(arrays[name])
+            flank = int(getattr(view, "flank", 0))
+            x = x[:, :, flank:x.shape[2] - flank] if flank else x
+            tok = x.argmax(axis=1).astype(np.uint8)
+            tok[x.max(axis=1) < 1] = PAD
+            return tok
+    return np.full((n, model.window), PAD, dtype=np.uint8)
+
+
+def prepare_windows(model: LabelModel, data: Dataset | Windows | Mapping[str, np.ndarray]) -> Windows:
+    """Cut a dataset into the model's windows and featurise them, or wrap already featurised arrays.
+
+    Parameters
+    ----------
+    model : LabelModel
+    data : Dataset, Windows or dict of str to numpy.ndarray
+        Sequences (scanned with the card's window and stride), windows prepared before (returned as they are),
+        or the model's view arrays, one row per window (tokens are then read back from a one-hot view when
+        there is one).
+    """
+    if isinstance(data, Windows):
+        return data
+    if isinstance(data, Dataset):
+        win = make_windows(data, model.window, model.stride)
+        wds = win.dataset
+        return Windows(wds.ids, win.source, win.start, wds.tokens, wds.lengths, model.featurize(wds), wds)
+    missing = [k for k in model.views if k not in data]
+    if missing:
+        raise InputError(f"the arrays lack the model's view(s) {', '.join(missing)}.",
+                         remedy=f"give one array per view: {', '.join(model.views)}.")
+    arrays = {k: np.asarray(data[k]) for k in model.views}
+    n = len(next(iter(arrays.values())))
+    tokens = _tokens_from_onehot(arrays, model, n)
+    lengths = np.full(n, tokens.shape[1], dtype=np.int32)
+    ids = np.asarray([f"row{i}" for i in range(n)], dtype=object)
+    return Windows(ids, np.arange(n), np.zeros(n, dtype=np.int64), tokens, lengths, arrays, None)
+
+
+def label_index(model: LabelModel, label: str | int) -> tuple[int, str]:
+    """Column and name of ``label`` (a name or a column index); unknown labels raise ``LabelError``."""
+    if isinstance(label, int | np.integer):
+        if not 0 <= int(label) < model.n_labels:
+            raise InputError(f"label index {label} is out of range (the model has {model.n_labels} labels).")
+        return int(label), model.label_names[int(label)]
+    return model.label_index(str(label)), str(label)
+
+
+# forward ----------------------------------------------------------------------------------------------------
+def _forward(module, names: list[str], j: int, output: str):
+    def f(*xs: torch.Tensor) -> torch.Tensor:
+        out = module(dict(zip(names, xs, strict=True)))[:, j]
+        return torch.sigmoid(out) if output == "probability" else out
+
+    return f
+
+
+def label_scores(
+    model: LabelModel,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    label: str | int,
+    output: str = "logit",
+    batch_size: int = 512,
+    device: str | torch.device | None = None,
+) -> np.ndarray:
+    """The model's output for one label on featurised inputs, shape=(N,), float64 (logit or probability)."""
+    j, _ = label_index(model, label)
+    dev = resolve_device(device)
+    names = list(arrays)
+    n = len(arrays[names[0]])
+    out = np.empty(n, dtype=np.float64)
+    with preserve_state(model.module, dev) as m, torch.inference_mode():
+        f = _forward(m, names, j, output)
+        for a in range(0, n, batch_size):
+            xs = [torch.from_numpy(np.ascontiguousarray(arrays[k][a:a + batch_size])).to(dev) for k in names]
+            out[a:a + batch_size] = f(*xs).double().cpu().numpy()
+    return out
+
+
+def channel_names(view, dataset: Dataset | None, n: int, name: str) -> list[str]:
+    """The view's :meth:`~rnalabel.views.base.View.channel_names`; its ``categories`` when it only has the
+    generic names; ``name:i`` when neither fits ``n`` channels."""
+    try:
+        names = [str(x) for x in view.channel_names(dataset)]
+    except Exception:  # a view that cannot name its channels without data
+        names = []
+    generic = names == [f"{view.type}:{i}" for i in range(len(names))]
+    cats = tuple(getattr(view, "categories", ()) or ())
+    if (generic or len(names) != n) and len(cats) == n:
+        names = [str(c) for c in cats]
+    return names if len(names) == n else [f"{name}:{i}" for i in range(n)]
+
+
+def _bar(show: bool, total: int, what: str):
+    if not show:
+        return None
+    from rich.progress import Progress
+
+    p = Progress(transient=True)
+    p.start()
+    p.add_task(what, total=total)
+    return p
