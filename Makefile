@@ -37,5 +37,9 @@ bench-eclip: install
 bench-speed: install
 	$(PY) benchmarks/speed.py --out benchmarks/results/speed.md
 
+.PHONY: bench-explain
+bench-explain: install
+	nice -n 10 $(PY) benchmarks/explain_rbp31.py --data $(SHARED)/data/rbp31 --out benchmarks/results/explain.md
+
 clean:
 	rm -rf $(VENV) runs .pytest_cache

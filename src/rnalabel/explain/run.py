@@ -5,9 +5,11 @@ both for a run folder and an input file (what ``rnalabel explain`` calls).
 
 Which windows are explained, per label (the paper's choice, generalised):
 
-* **positives**: windows predicted at or above the card's threshold for the label, and labelled 1 when the
-  input carries a known value for that label (the paper: "predicted scores > 0.5 and labels = 1"); the
-  ``max_positives`` best-scoring ones are attributed and their seqlets make the motifs;
+* **positives**: windows predicted at or above the card's threshold for the label, and not labelled 0 when the
+  input carries values for that label (the paper: "predicted scores > 0.5 and labels = 1"). At most
+  ``max_positives`` are attributed: the ``top`` best-scoring ones and a seeded random sample of the others (the
+  very best-scoring windows of CLIP data are often low-complexity repeats, so taking only those would bias the
+  motifs). Their seqlets make the motifs.
 * **top**: the ``top`` best-scoring positives are drawn (the paper: three); with no positive at all, the ``top``
   best-scoring windows are drawn and no motif is sought.
 """
@@ -116,7 +118,8 @@ def explain(
     output : "logit" or "probability"
         Default is "logit".
     max_positives : int
-        Most positive windows attributed for the motifs. Default is 500.
+        Most positive windows attributed for the motifs (the ``top`` best and a seeded random sample of the
+        rest). Default is 500.
     motifs : bool
         Discover motifs. Default is True.
     ism : bool
@@ -147,7 +150,11 @@ def explain(
             known = data.labels[win.source, data.label_index(name)]
             positive &= ~(known == 0)  # a window labelled 0 is not a positive, an unknown one may be
         pos = np.flatnonzero(positive)
-        order = pos[np.argsort(-logit[pos], kind="stable")][:max_positives]
+        order = pos[np.argsort(-logit[pos], kind="stable")]
+        if len(order) > max_positives:
+            keep = max(0, max_positives - top)
+            rest = np.random.default_rng(seed).choice(order[top:], size=keep, replace=False)
+            order = np.r_[order[:top], rest[np.argsort(-logit[rest], kind="stable")]][:max_positives]
         if len(order) == 0:
             order = np.argsort(-logit, kind="stable")[:top]
         base = baseline
@@ -244,18 +251,20 @@ def write_motifs_tsv(motifs: Sequence[Motif], path: str | os.PathLike) -> Path:
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
-def write_explanation(results: dict[str, LabelExplanation], out: str | os.PathLike) -> list[Path]:
+def write_explanation(
+    results: dict[str, LabelExplanation], out: str | os.PathLike, *, summary: bool = True
+) -> list[Path]:
     """Write every label's maps (PNG), attributions (TSV), motifs (TSV, MEME, PNG) and a summary.
 
     Layout: ``out/<label>/map_<rank>_<id>.png`` (IG), ``ism_<rank>_<id>.png``, ``attributions.tsv``,
     ``nucleotides.tsv``, ``motifs.tsv``, ``motifs.meme``, ``motifs.png``; ``out/summary.json`` and
-    ``out/summary.md``.
+    ``out/summary.md`` unless ``summary`` is False.
     """
     from rnalabel.explain.plots import plot_attribution_map, plot_motifs
 
     out = Path(out)
     files: list[Path] = []
-    summary = {}
+    table = {}
     for name, res in results.items():
         d = out / _safe(name)
         a = res.attributions
@@ -271,9 +280,10 @@ def write_explanation(results: dict[str, LabelExplanation], out: str | os.PathLi
             files.append(write_meme(res.motifs, d / "motifs.meme", prefix=f"{_safe(name)}_"))
             files.append(plot_motifs(res.motifs, d / "motifs.png", title=f"{name}: motifs from "
                                      f"{len(res.seqlets)} seqlets of {len(a)} positive windows"))
-        summary[name] = _summary(res)
-    files.append(write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n"))
-    files.append(write_text_atomic(out / "summary.md", _summary_md(summary)))
+        table[name] = _summary(res)
+    if summary:
+        files.append(write_text_atomic(out / "summary.json", json.dumps(table, indent=2) + "\n"))
+        files.append(write_text_atomic(out / "summary.md", _summary_md(table)))
     return files
 
 
