@@ -96,7 +96,8 @@ def test_training_stages_and_losses():
     m.train()
     assert not m.encoders.training and m.head.training  # frozen CNNs run in eval mode
     losses = m.training_losses(x, y, masked_bce)
-    assert set(losses) == {"ml", "shared", "adversarial", "common", "private", "total"}
+    assert set(losses) == {"ml", "shared", "adversarial", "common", "private", "total", "monitor"}
+    assert losses["monitor"] is losses["ml"]
     expect = losses["ml"] + 1e-3 * losses["common"] + 1e-4 * losses["private"]
     assert torch.allclose(losses["total"], expect)
     assert torch.allclose(losses["common"], losses["shared"] + losses["adversarial"])

@@ -23,7 +23,7 @@ FAST = TrainConfig(batch_size=64, max_epochs=1, patience=1, seed=0)
 
 @register_model("test_staged")
 class Staged(nn.Module):
-    """Two stages: ``first`` trains ``a`` only, ``second`` trains ``b`` only; an extra logged loss term."""
+    """Two stages: ``first`` trains ``a`` only, ``second`` trains ``b`` only; extra loss terms and a monitor."""
 
     @dataclass(frozen=True)
     class Config:
@@ -56,7 +56,7 @@ class Staged(nn.Module):
     def training_losses(self, x, y, base_loss):
         self.calls[self.stage] = self.calls.get(self.stage, 0) + 1
         ml = base_loss(self(x), y)
-        return {"ml": ml, "extra": torch.zeros(()), "total": ml}
+        return {"ml": ml, "extra": torch.zeros(()), "total": ml, "monitor": torch.full((), 0.125)}
 
 
 def _recipe(model="test_staged", **params):
@@ -68,6 +68,7 @@ def test_stages_run_in_order_with_the_loss_hook(demo_small):
     assert [h["stage"] for h in report.history] == ["first", "second"]
     assert model.card["training"]["stages"] == ["first", "second"]
     assert set(model.module.calls) == {"first", "second"}
+    assert all(h["val_loss"] == 0.125 for h in report.history)  # the "monitor" entry is the validation loss
     assert all(p.requires_grad for p in model.module.parameters())  # nothing stays frozen after fit
 
 

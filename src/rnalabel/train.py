@@ -168,13 +168,14 @@ def make_lightning_module(module: nn.Module, cfg: TrainConfig, pos_weight: np.nd
             losses = self._losses(x, y)
             self.log("train_loss", losses["total"], on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
             for name, value in losses.items():
-                if name != "total":
+                if name not in ("total", "monitor"):
                     self.log(f"train_{name}", value, on_step=False, on_epoch=True, batch_size=len(y))
             return losses["total"]
 
         def validation_step(self, batch, batch_idx):
             x, y = batch
-            loss = self._losses(x, y)["total"]
+            losses = self._losses(x, y)
+            loss = losses.get("monitor", losses["total"])
             self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
                      sync_dist=True)
 
@@ -325,11 +326,12 @@ def fit(
     """Train ``recipe`` on ``dataset``.
 
     Two optional model hooks let a model with more than one loss term or training step use this same loop:
-    ``training_losses(x, y, base_loss) -> dict`` (one forward pass; the ``total`` entry is minimised and is the
-    validation loss, every other entry is logged as ``train_<name>``; ``base_loss(logits, y)`` is the recipe's
-    masked loss) and ``training_stages() -> tuple of str`` with ``set_training_stage(name)``: each stage is
-    trained in turn with the recipe's train settings (its own early stopping and best-weights restore), and
-    only parameters with ``requires_grad`` are optimised. Models without the hooks train as one stage on
+    ``training_losses(x, y, base_loss) -> dict`` (one forward pass; the ``total`` entry is minimised, the
+    ``monitor`` entry, or ``total`` when there is none, is the validation loss for early stopping and the
+    best-weights restore, every other entry is logged as ``train_<name>``; ``base_loss(logits, y)`` is the
+    recipe's masked loss) and ``training_stages() -> tuple of str`` with ``set_training_stage(name)``: each
+    stage is trained in turn with the recipe's train settings (its own early stopping and best-weights
+    restore), and only parameters with ``requires_grad`` are optimised. Models without the hooks train as one stage on
     ``base_loss(model(x), y)``.
 
     Parameters

@@ -397,7 +397,9 @@ class MMFA(nn.Module):
 
         Stage ``features``: ``view_<name>`` = ``base_loss`` of each view's CNN; ``total`` = their mean.
         Stage ``fusion``: ``ml``, ``shared``, ``adversarial``, ``common`` (= shared + adversarial), ``private``
-        and ``total`` = ml + lambda * common + gamma * private.
+        and ``total`` = ml + lambda * common + gamma * private; ``monitor`` = ml, so that early stopping
+        watches the multi-label loss of the prediction and not the auxiliary terms (the orthogonality term
+        alone is of the order of 100 at the start, i.e. 0.01 of the total at gamma = 1e-4).
         """
         if self._stage == "features":
             terms = {f"view_{n}": base_loss(self.encoders[n](x[n]), y) for n in self.names}
@@ -417,4 +419,4 @@ class MMFA(nn.Module):
         common = shared + adversarial
         total = ml + self.lambda_common * common + self.gamma_private * private
         return {"ml": ml, "shared": shared, "adversarial": adversarial, "common": common, "private": private,
-                "total": total}
+                "total": total, "monitor": ml}
