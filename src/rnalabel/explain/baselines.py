@@ -64,7 +64,8 @@ def low_score_baseline(
     k = min(int(n_low), len(ref))
     if k < n_low:
         warnings.warn(f"the reference has {len(ref)} windows, fewer than n_low={n_low}; the low-score "
-                      f"baseline averages the {k} lowest-scoring ones.", AttributionWarning, stacklevel=2)
+                      f"baseline averages the {k} lowest-scoring ones. A larger reference (--reference, or "
+                      f"reference=) gives a baseline closer to the paper's.", AttributionWarning, stacklevel=2)
     low = np.argsort(s, kind="stable")[:k]
     arrays = {n: a[low].astype(np.float32).mean(axis=0, keepdims=True) for n, a in ref.arrays.items()}
     return Baseline("low-score", arrays, k)

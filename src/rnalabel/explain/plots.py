@@ -154,7 +154,9 @@ def default_title(a: Attributions, index: int) -> str:
     w = a.windows
     s = int(w.start[index])
     method = "integrated gradients" if a.method == "integrated_gradients" else "in-silico mutagenesis"
-    head = f"{w.ids[index]} ({s + 1}-{s + int(w.lengths[index])})   {a.label}: {a.output} {a.scores[index]:.2f}"
+    span = f"{s + 1}-{s + int(w.lengths[index])}"
+    wid = str(w.ids[index])
+    head = (wid if wid.endswith(span) else f"{wid} ({span})") + f"   {a.label}: {a.output} {a.scores[index]:.2f}"
     if a.output == "logit":
         head += f" (p = {1 / (1 + np.exp(-a.scores[index])):.3f})"
     tail = f"{method}"
@@ -198,8 +200,10 @@ def plot_motifs(
         ax.axis("off")
         return _save(fig, path, dpi)
     bg = np.full(4, 0.25) if background is None else np.asarray(background)
-    fig, axes = plt.subplots(len(motifs), 2, figsize=(9, 1.9 * len(motifs) + 0.6), squeeze=False,
-                             gridspec_kw={"width_ratios": [1, 1], "wspace": 0.25})
+    height = 2.1 * len(motifs) + 0.6
+    fig, axes = plt.subplots(len(motifs), 2, figsize=(9, height), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1], "wspace": 0.25, "hspace": 0.75})
+    fig.subplots_adjust(top=1 - 0.75 / height, bottom=0.3 / height)
     for row, m in zip(axes, motifs, strict=True):
         best = m.best_match
         off = best.offset if best is not None else 0
@@ -224,5 +228,5 @@ def plot_motifs(
             ax.tick_params(labelsize=7)
             ax.spines[["top", "right"]].set_visible(False)
     if title:
-        fig.suptitle(title, fontsize=10, x=0.01, ha="left", y=1.0 + 0.3 / fig.get_figheight())
+        fig.suptitle(title, fontsize=10, x=0.01, ha="left", y=1 - 0.15 / height, va="top")
     return _save(fig, path, dpi)
