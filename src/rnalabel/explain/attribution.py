@@ -134,7 +134,7 @@ def integrated_gradients(
         for a in range(0, n, batch_size):
             b = min(n, a + batch_size)
             xs = tuple(_tensor(win.arrays[k][a:b], dev) for k in attributed)
-            extra = tuple(_tensor(win.arrays[k][a:b], dev) for k in fixed)
+            extra = tuple(torch.from_numpy(np.ascontiguousarray(win.arrays[k][a:b])).to(dev) for k in fixed)
             for r in range(n_ref if per_ref else 1):
                 bs = tuple(_tensor(_ref_rows(base.arrays[k], r, a, b, per_ref), dev) for k in attributed)
                 out = ig.attribute(xs, baselines=bs, additional_forward_args=extra or None, n_steps=steps,
@@ -164,7 +164,6 @@ def _ref_rows(a: np.ndarray, r: int, lo: int, hi: int, per_ref: bool) -> np.ndar
     if per_ref:
         return a[r, lo:hi]
     return np.broadcast_to(a[:1], (hi - lo, *a.shape[1:]))
-
 
 
 def _finish(model, win, values, *, name, method, baseline, output, scores, base_scores, steps, tolerance,
