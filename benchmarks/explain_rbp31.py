@@ -12,7 +12,9 @@ fewer windows, for comparison (the paper's Fig. S4 compares zero with low-score)
 Expected (the issue's check): UGUAHAUA for PUM2, ACUAAY for QKI, a U-rich motif for ELAVL1 (HuR).
 
 The report (``--out``, Markdown) embeds the motif logos and the attribution maps of the three best-scoring test
-sequences of each experiment (PNG files under ``<out stem>/``), with the exact command and the git commit.
+sequences of each experiment (PNG files, with ``motifs.tsv`` and ``motifs.meme``, under ``<out stem>/``), with
+the exact command and the git commit. The full output of ``rnalabel explain`` (with the per-nucleotide tables,
+which hold test sequences) stays under ``--runs``, outside the repository.
 
 Usage::
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -117,7 +120,13 @@ def run_experiment(experiment: str, args, log) -> dict:
         for w in caught:
             log(f"{label} [{baseline}] warning: {w.message}")
         if baseline == "low-score":
-            write_explanation({label: res}, out_dir.parent, summary=False)
+            # everything under --runs; only figures and motif files (no sequence tables) go into the results
+            full = Path(args.runs) / "explain"
+            write_explanation({label: res}, full, summary=False)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for f in (full / label).iterdir():
+                if f.name.startswith(("map_", "ism_1_", "motifs.")):  # what the report shows, and the motifs
+                    shutil.copyfile(f, out_dir / f.name)
         a = res.attributions
         motifs = [{
             "consensus": m.consensus, "n_seqlets": m.n_seqlets, "n_windows": m.n_windows,
