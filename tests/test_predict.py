@@ -39,3 +39,22 @@ def test_tsv_output(trained_tiny, demo_small, tmp_path):
     assert len(lines) == 4
     w = p.to_tsv(tmp_path / "w.tsv", windows=True).read_text().splitlines()
     assert w[0].startswith("id\tstart\tend") and w[1].split("\t")[1:3] == ["1", "101"]
+
+
+def test_bf16_inference_is_close_and_auto_follows_training(trained_tiny, demo_small):
+    from dataclasses import replace
+
+    import pytest
+
+    from rnalabel.errors import ConfigError
+    from rnalabel.predict import inference_bf16
+
+    sub = demo_small.subset(np.arange(64))
+    a = predict(trained_tiny, sub, precision="32", progress=False).scores
+    b = predict(trained_tiny, sub, precision="bf16", progress=False).scores
+    assert np.abs(a - b).max() < 0.05
+    assert not inference_bf16(trained_tiny)  # trained in fp32
+    bf = replace(trained_tiny, recipe=trained_tiny.recipe.with_train(precision="bf16-mixed"))
+    assert inference_bf16(bf)
+    with pytest.raises(ConfigError):
+        inference_bf16(trained_tiny, "fp8")

@@ -128,11 +128,13 @@ def evaluate(
     plot: Path = typer.Option(None, "--plot", help="Write ROC/PR curves PNG here."),
     batch_size: int = typer.Option(512, "--batch-size"),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
+    precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
 ) -> None:
     """Evaluate a trained model on labelled data (labels matched by name)."""
     from rnalabel.workflows import evaluate_run
 
-    scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device)
+    scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
+                          precision=precision)
     out_console.print(_scores_table(f"{run.name} on {data.name} ({split}, n={scores.n})", scores))
     out_console.print(_example_line(scores))
     if scores.undefined:
@@ -148,11 +150,13 @@ def predict(
     windows: Path = typer.Option(None, "--windows", help="Also write a per-window TSV here."),
     batch_size: int = typer.Option(512, "--batch-size"),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
+    precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
 ) -> None:
     """Predict label probabilities; long sequences are scanned with the card's window and stride."""
     from rnalabel.workflows import predict_run
 
-    preds = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device)
+    preds = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
+                        precision=precision)
     out_console.print(f"{len(preds.ids)} sequences, {len(preds.window_source)} windows -> {out}")
 
 

@@ -78,6 +78,7 @@ def predict_arrays(
     batch_size: int = 512,
     device: str | torch.device | None = None,
     progress: bool = False,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Sigmoid outputs of ``model.module`` on already featurised inputs.
 
@@ -92,19 +93,35 @@ def predict_arrays(
         Default is None (CUDA when present, else CPU).
     progress : bool
         Default is False.
+    precision : "auto", "32" or "bf16"
+        Arithmetic of the forward pass: fp32, or bfloat16 autocast (about 2.5x faster on CPUs with bf16
+        instructions). "auto" follows the precision the model was trained with (its recipe). Default is "auto".
 
     Returns
     -------
     numpy.ndarray, shape=(N, K), float32
     """
     dev = resolve_device(device)
+    bf16 = inference_bf16(model, precision)
     n = len(next(iter(arrays.values())))
     out = np.empty((n, model.n_labels), dtype=np.float32)
-    with preserve_state(model.module, dev) as m, torch.inference_mode():
+    with preserve_state(model.module, dev) as m, torch.inference_mode(), \
+            torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
         for a in range(0, n, batch_size):
             x = to_tensors({k: v[a:a + batch_size] for k, v in arrays.items()}, dev)
             out[a:a + batch_size] = torch.sigmoid(m(x).float()).cpu().numpy()
     return out
+
+
+def inference_bf16(model: LabelModel, precision: str = "auto") -> bool:
+    """Whether to run the forward pass under bfloat16 autocast (see :func:`predict_arrays`)."""
+    if precision == "auto":
+        return model.recipe.train.precision.startswith("bf16")
+    if precision not in ("32", "bf16"):
+        from rnalabel.errors import ConfigError
+
+        raise ConfigError(f"unknown inference precision {precision!r}.", remedy="use auto, 32 or bf16.")
+    return precision == "bf16"
 
 
 def predict(
@@ -114,6 +131,7 @@ def predict(
     batch_size: int = 512,
     device: str | torch.device | None = None,
     progress: bool = True,
+    precision: str = "auto",
     chunk: int = 16384,
 ) -> Predictions:
     """Predict every label for every sequence of ``dataset``, scanning long sequences.
@@ -129,6 +147,8 @@ def predict(
         Default is None (CUDA when present, else CPU).
     progress : bool
         Show a progress bar for large inputs. Default is True.
+    precision : "auto", "32" or "bf16"
+        See :func:`predict_arrays`. Default is "auto" (as trained).
     chunk : int
         Windows featurised at a time. Default is 16384.
 
@@ -143,7 +163,8 @@ def predict(
     bar = _bar(progress and n_win > chunk, n_win)
     for a in range(0, n_win, chunk):
         part = wds.subset(slice(a, a + chunk))
-        wscores[a:a + chunk] = predict_arrays(model, model.featurize(part), batch_size=batch_size, device=device)
+        wscores[a:a + chunk] = predict_arrays(model, model.featurize(part), batch_size=batch_size, device=device,
+                                              precision=precision)
         if bar is not None:
             bar.advance(bar.task_ids[0], len(part))
     if bar is not None:

@@ -104,6 +104,7 @@ def evaluate(
     batch_size: int = 512,
     device: str | None = None,
     progress: bool = True,
+    precision: str = "auto",
 ) -> tuple[MultiLabelScores, np.ndarray, np.ndarray]:
     """Score ``model`` on a labelled dataset (matched by label name) at the card's thresholds.
 
@@ -112,7 +113,8 @@ def evaluate(
     (MultiLabelScores, y_true (N, K), y_score (N, K))
     """
     y = align_labels(model, dataset)
-    scores = predict(model, dataset, batch_size=batch_size, device=device, progress=progress).scores
+    scores = predict(model, dataset, batch_size=batch_size, device=device, progress=progress,
+                     precision=precision).scores
     return evaluate_arrays(y, scores, label_names=model.label_names, thresholds=model.thresholds), y, scores
 
 
@@ -126,6 +128,7 @@ def evaluate_run(
     batch_size: int = 512,
     device: str | None = None,
     progress: bool = True,
+    precision: str = "auto",
 ) -> MultiLabelScores:
     """Evaluate a saved model on labelled data; optionally write metrics JSON and a curves PNG.
 
@@ -134,6 +137,8 @@ def evaluate_run(
     split : str
         ``test``, ``val``, ``train`` or ``all``; a dataset without a split column is used whole.
         Default is "test".
+    precision : "auto", "32" or "bf16"
+        Inference arithmetic (see :func:`rnalabel.predict.predict_arrays`). Default is "auto" (as trained).
     """
     model = load_model(model_dir)
     ds = _dataset(data)
@@ -143,7 +148,8 @@ def evaluate_run(
         ds = ds.select_split(split)
         if len(ds) == 0:
             raise InputError(f"the {split!r} split is empty.", remedy="choose another split or use all.")
-    scores, y, s = evaluate(model, ds, batch_size=batch_size, device=device, progress=progress)
+    scores, y, s = evaluate(model, ds, batch_size=batch_size, device=device, progress=progress,
+                            precision=precision)
     if out is not None:
         write_text_atomic(out, json.dumps(scores.to_dict(), indent=2) + "\n")
     if plot is not None:
@@ -162,11 +168,12 @@ def predict_run(
     batch_size: int = 512,
     device: str | None = None,
     progress: bool = True,
+    precision: str = "auto",
 ) -> Predictions:
     """Predict with a saved model and write a per-sequence TSV (and a per-window TSV when asked)."""
     model = load_model(model_dir)
     ds = _dataset(data)
-    preds = predict(model, ds, batch_size=batch_size, device=device, progress=progress)
+    preds = predict(model, ds, batch_size=batch_size, device=device, progress=progress, precision=precision)
     preds.to_tsv(out)
     if windows_out is not None:
         preds.to_tsv(windows_out, windows=True)
