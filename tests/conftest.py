@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# one thread per pytest-xdist worker (make test runs -n 2 on 2 cores); two when run alone
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else max(1, min(2, os.cpu_count() or 1)))
 
 #: ../shared/data beside the repository (read only); CI has it, other machines may not.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

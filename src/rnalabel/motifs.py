@@ -42,7 +42,7 @@ PUBLISHED_MOTIFS: dict[str, PublishedMotif] = {
     for m in [
         PublishedMotif("PUM2", "UGUAHAUA", "Hafner et al. 2010 (PAR-CLIP); Multi-resBind Fig. 3"),
         PublishedMotif("QKI", "ACUAAY", "Hafner et al. 2010 (PAR-CLIP); Multi-resBind Fig. 3"),
-        PublishedMotif("MBNL1", "YGCUUGCY", "YGCY repeats: Lambert et al. 2014 (RBNS); Multi-resBind Fig. 3"),
+        PublishedMotif("MBNL1", "YGCY", "YGCY (YGCU/GCUU), often repeated: Lambert et al. 2014 (RBNS); Multi-resBind Fig. 3"),
         PublishedMotif("ELAVL1", "AUUUAUUUA", "HuR AU-rich element, U-rich: Mukherjee et al. 2011"),
         PublishedMotif("SRSF1", "GAAGAA", "purine-rich ESE: Ray et al. 2013 (RNAcompete)"),
         PublishedMotif("TIA1", "UUUUUUU", "U-rich: Ray et al. 2013 (RNAcompete)"),

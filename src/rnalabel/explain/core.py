@@ -240,21 +240,12 @@ def label_scores(
 
 
 def channel_names(view, dataset: Dataset | None, n: int, name: str) -> list[str]:
-    """A name per channel of a view: its :meth:`~rnalabel.views.base.View.channel_names`, unless that gives only
-    the generic ``type:i`` names; then the region view's ``categories`` or the structure view's profile
-    channels (``PROFILES``); ``name:i`` when nothing fits ``n`` channels."""
+    """A name per channel of a view (:meth:`~rnalabel.views.base.View.channel_names`); ``name:i`` when the view
+    cannot name ``n`` channels."""
     try:
         names = [str(x) for x in view.channel_names(dataset)]
     except Exception:  # a view that cannot name its channels without data
         names = []
-    if len(names) != n or names == [f"{view.type}:{i}" for i in range(len(names))]:
-        known: tuple = tuple(getattr(view, "categories", ()) or ())
-        if view.type == "structure":
-            from rnalabel.views.structure import PROFILES
-
-            known = tuple(PROFILES.get(getattr(view, "profile", ""), ()))
-        if len(known) == n:
-            names = [str(c) for c in known]
     return names if len(names) == n else [f"{name}:{i}" for i in range(n)]
 
 

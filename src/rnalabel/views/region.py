@@ -90,6 +90,11 @@ class Region(View):
         if len(set(self.categories)) != len(self.categories):
             raise ConfigError(f"region categories {list(self.categories)} contain duplicates.")
 
+    def channel_names(self, dataset: Dataset | None = None) -> list[str]:
+        if self.categories:
+            return list(self.categories)
+        return list(self.fit(dataset).categories) if dataset is not None else super().channel_names(dataset)
+
     def channels(self, dataset: Dataset | None = None) -> int:
         if self.categories:
             return len(self.categories)

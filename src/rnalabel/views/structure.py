@@ -431,6 +431,9 @@ class Structure(View):
     def channels(self, dataset: Dataset | None = None) -> int:
         return len(PROFILES[self.profile])
 
+    def channel_names(self, dataset: Dataset | None = None) -> list[str]:
+        return list(PROFILES[self.profile])
+
     def transform(self, dataset: Dataset) -> np.ndarray:
         return structure_profiles(
             dataset.tokens, dataset.lengths, profile=self.profile, window=self.window, span=self.span,
