@@ -1,0 +1,331 @@
+"""RBP-31 (iONMF CLIP benchmark): rnalabel against the published systems, same data, same split.
+
+Each of the 31 experiments has a published training part (``training_sample_0``, 30,000 sequences) and test part
+(``test_sample_0``, 10,000). Every arm trains on the training part only; 10 % of it (stratified, seeded) is held
+out for early stopping and threshold choice, and the test part is touched once, for the final AUC. Arms:
+
+* ``multitask``: one model with 31 outputs over all experiments (labels unknown where an experiment did not
+  assay a sequence are masked in the loss). Training rows whose sequence occurs in any experiment's test part
+  are dropped (``build_rbp31_multitask(cross_split="drop_train")``), so no test sequence is ever trained on.
+* ``single``: the same architecture trained per experiment (31 models).
+* ``deepbind``: the DeepBind-style baseline per experiment.
+
+Results are cached per (arm, experiment) as JSON in ``--work`` so an interrupted run resumes. The report
+(``--out``) holds the per-experiment table beside every published column, the means, where we still lose to the
+best published value, wall times, peak memory, the exact command and the git commit.
+
+Usage::
+
+    python benchmarks/rbp31.py --data ../shared/data/rbp31 --out benchmarks/results/rbp31.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: Table 3 of the DeepMiRBP paper (which takes the other columns from the iDeepS paper); test AUC, row = experiment
+PUBLISHED_COLUMNS = ["DeepMiRBP", "iDeepS", "DeepBind", "DeeperBind", "Oli", "iDeepV", "GraphProt"]
+PUBLISHED = {
+    1: ("Ago/EIF", [0.695, 0.773, 0.713, 0.740, 0.610, 0.732, 0.691]),
+    2: ("Ago2-MNase", [0.898, 0.591, 0.595, 0.606, 0.512, 0.571, 0.595]),
+    3: ("Ago2-1", [0.799, 0.865, 0.849, 0.857, 0.803, 0.844, 0.817]),
+    4: ("Ago2-2", [0.796, 0.868, 0.830, 0.868, 0.800, 0.832, 0.823]),
+    5: ("Ago2", [0.680, 0.634, 0.628, 0.630, 0.534, 0.615, 0.633]),
+    6: ("eIF4AIII-1", [0.779, 0.950, 0.938, 0.950, 0.919, 0.943, 0.918]),
+    7: ("eIF4AIII-2", [0.843, 0.953, 0.950, 0.954, 0.929, 0.942, 0.931]),
+    8: ("ELAVL1-1", [0.935, 0.932, 0.924, 0.930, 0.889, 0.912, 0.915]),
+    9: ("ELAVL1-MNase", [0.811, 0.600, 0.613, 0.614, 0.491, 0.590, 0.591]),
+    10: ("ELAVL1A", [0.897, 0.893, 0.886, 0.893, 0.843, 0.891, 0.867]),
+    11: ("ELAVL1-2", [0.952, 0.919, 0.914, 0.919, 0.875, 0.922, 0.895]),
+    12: ("EWSR1", [0.932, 0.917, 0.912, 0.915, 0.808, 0.900, 0.840]),
+    13: ("FUS", [0.894, 0.934, 0.942, 0.939, 0.846, 0.931, 0.860]),
+    14: ("Mut FUS", [0.979, 0.958, 0.953, 0.957, 0.822, 0.950, 0.853]),
+    15: ("IGF2BP1-3", [0.967, 0.717, 0.702, 0.713, 0.569, 0.661, 0.697]),
+    16: ("hnRNPC-1", [0.953, 0.960, 0.957, 0.959, 0.885, 0.955, 0.930]),
+    17: ("hnRNPC-2", [0.971, 0.975, 0.973, 0.976, 0.941, 0.970, 0.953]),
+    18: ("hnRNPL-1", [0.756, 0.756, 0.771, 0.746, 0.392, 0.761, 0.698]),
+    19: ("hnRNPL-2", [0.678, 0.747, 0.769, 0.746, 0.474, 0.750, 0.708]),
+    20: ("hnRNPL-like", [0.738, 0.708, 0.711, 0.679, 0.562, 0.700, 0.650]),
+    21: ("MOV10", [0.789, 0.813, 0.804, 0.812, 0.783, 0.771, 0.803]),
+    22: ("Nsun2", [0.899, 0.835, 0.803, 0.801, 0.754, 0.850, 0.779]),
+    23: ("PUM2", [0.934, 0.962, 0.950, 0.955, 0.939, 0.954, 0.914]),
+    24: ("QKI", [0.969, 0.966, 0.962, 0.961, 0.924, 0.966, 0.932]),
+    25: ("SRSF1", [0.742, 0.887, 0.874, 0.875, 0.839, 0.864, 0.838]),
+    26: ("TAF15", [0.981, 0.964, 0.956, 0.963, 0.804, 0.951, 0.850]),
+    27: ("TDP-43", [0.856, 0.930, 0.926, 0.930, 0.883, 0.911, 0.907]),
+    28: ("TIA1", [0.931, 0.930, 0.924, 0.926, 0.842, 0.922, 0.896]),
+    29: ("TIAL1", [0.898, 0.893, 0.888, 0.895, 0.831, 0.614, 0.858]),
+    30: ("U2AF2", [0.930, 0.953, 0.941, 0.945, 0.861, 0.946, 0.873]),
+    31: ("U2AF2(KD)", [0.935, 0.931, 0.923, 0.930, 0.840, 0.926, 0.883]),
+}
+
+ARMS = ("multitask", "single", "deepbind")
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True).stdout.strip()
+        return out.stdout.strip() + ("+uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def number(folder: str) -> int:
+    return int(folder.split("_", 1)[0])
+
+
+def arm_recipe(arm: str, args):
+    from rnalabel.recipe import load_recipe
+
+    name = {"multitask": args.recipe_multitask, "single": args.recipe_single, "deepbind": args.recipe_deepbind}[arm]
+    rec = load_recipe(name)
+    over = {"precision": args.precision, "seed": args.seed}
+    if args.max_epochs:
+        over["max_epochs"] = args.max_epochs
+    if args.patience:
+        over["patience"] = args.patience
+    if args.batch_size:
+        over["batch_size"] = args.batch_size
+    return rec.with_train(**over)
+
+
+def summarise(report, label: str) -> dict:
+    t = report.test.per_label[label]
+    v = report.val.per_label[label]
+    return {
+        "test_auc": t["auroc"], "test_ap": t["ap"], "val_auc": v["auroc"], "val_ap": v["ap"],
+        "best_epoch": report.best_epoch, "epochs": len(report.history),
+        "train_seconds": report.train_seconds, "seconds": report.seconds,
+        "n_train": report.n_train, "n_val": report.n_val, "n_test": report.n_test,
+        "rss_mb_per_epoch": [h.get("rss_mb") for h in report.history],
+    }
+
+
+def run_per_experiment(arm: str, folders: list[str], args, work: Path) -> dict[str, dict]:
+    from rnalabel.builders import load_rbp31_experiment
+    from rnalabel.train import fit
+
+    rec = arm_recipe(arm, args)
+    out = {}
+    for folder in folders:
+        path = work / f"{arm}__{number(folder):02d}.json"
+        if path.exists() and not args.rerun:
+            out[folder] = json.loads(path.read_text())
+            continue
+        t0 = time.perf_counter()
+        ds = load_rbp31_experiment(args.data, folder)
+        label = ds.label_names[0]
+        model, report = fit(rec, ds, progress=False, device=args.device)
+        res = summarise(report, label) | {"label": label, "wall_seconds": time.perf_counter() - t0,
+                                          "recipe": rec.name, "peak_rss_mb": peak_rss_mb()}
+        path.write_text(json.dumps(res, indent=1))
+        out[folder] = res
+        print(f"[{arm}] {folder}: test AUC {res['test_auc']:.4f} (val {res['val_auc']:.4f}), "
+              f"{res['epochs']} epochs, {res['wall_seconds']:.0f} s", flush=True)
+    return out
+
+
+def run_multitask(folders: list[str], args, work: Path) -> dict[str, dict]:
+    from rnalabel.builders import build_rbp31_multitask
+    from rnalabel.train import fit
+
+    path = work / "multitask.json"
+    if path.exists() and not args.rerun:
+        saved = json.loads(path.read_text())
+        return saved["experiments"]
+    rec = arm_recipe("multitask", args)
+    t0 = time.perf_counter()
+    ds = build_rbp31_multitask(args.data, experiments=folders)
+    build_s = time.perf_counter() - t0
+    model, report = fit(rec, ds, progress=False, device=args.device)
+    res = {}
+    for folder, label in zip(folders, ds.label_names, strict=True):
+        res[folder] = summarise(report, label) | {"label": label}
+    meta = {"wall_seconds": time.perf_counter() - t0, "build_seconds": build_s, "recipe": rec.name,
+            "provenance": {k: v for k, v in ds.provenance.items() if k in ("rows", "cross_split", "conflicts")},
+            "peak_rss_mb": peak_rss_mb(), "history": report.history}
+    path.write_text(json.dumps({"experiments": res, "meta": meta}, indent=1))
+    print(f"[multitask] mean test AUC {np.mean([r['test_auc'] for r in res.values()]):.4f}, "
+          f"{meta['wall_seconds']:.0f} s", flush=True)
+    return res
+
+
+def fmt(v: float | None) -> str:
+    return "–" if v is None or v != v else f"{v:.3f}"
+
+
+def write_report(results: dict[str, dict[str, dict]], folders: list[str], args, work: Path, wall: dict) -> str:
+    arms = [a for a in ARMS if a in results]
+    head = ["#", "experiment", *[f"**{a}**" for a in arms], *PUBLISHED_COLUMNS, "best published"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    ours = {a: [] for a in arms}
+    pub = {c: [] for c in PUBLISHED_COLUMNS}
+    best_pub, losses = [], []
+    for folder in folders:
+        n = number(folder)
+        name, vals = PUBLISHED[n]
+        row = [str(n), name]
+        for a in arms:
+            v = results[a][folder]["test_auc"]
+            ours[a].append(v)
+            row.append(fmt(v))
+        for c, v in zip(PUBLISHED_COLUMNS, vals, strict=True):
+            pub[c].append(v)
+        b = max(vals)
+        best_pub.append(b)
+        row += [fmt(v) for v in vals] + [fmt(b)]
+        lines.append("| " + " | ".join(row) + " |")
+    means = ["", "**mean**", *[f"**{np.mean(ours[a]):.3f}**" for a in arms],
+             *[f"{np.mean(pub[c]):.3f}" for c in PUBLISHED_COLUMNS], f"{np.mean(best_pub):.3f}"]
+    lines.append("| " + " | ".join(means) + " |")
+    table = "\n".join(lines)
+
+    best_arm = max(arms, key=lambda a: np.mean(ours[a]))
+    for folder, mine, b in zip(folders, ours[best_arm], best_pub, strict=True):
+        if mine < b:
+            n = number(folder)
+            col = PUBLISHED_COLUMNS[int(np.argmax(PUBLISHED[n][1]))]
+            losses.append(f"| {n} | {PUBLISHED[n][0]} | {mine:.3f} | {b:.3f} ({col}) | {mine - b:+.3f} |")
+    beat = {c: sum(m > p for m, p in zip(ours[best_arm], pub[c], strict=True)) for c in PUBLISHED_COLUMNS}
+
+    val_rows = []
+    for a in arms:
+        v = [results[a][f]["val_auc"] for f in folders]
+        ep = [results[a][f]["epochs"] for f in folders]
+        val_rows.append(f"| {a} | {np.mean(v):.4f} | {np.mean(ours[a]):.4f} | {np.mean(ep):.1f} | "
+                        f"{wall.get(a, float('nan')) / 60:.1f} |")
+    cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
+    rss = {a: max((r.get("peak_rss_mb") or 0) for r in results[a].values()) for a in arms if a != "multitask"}
+    mt_meta = {}
+    if (work / "multitask.json").exists():
+        mt_meta = json.loads((work / "multitask.json").read_text())["meta"]
+    text = f"""# RBP-31: rnalabel against the published systems
+
+Same data and split as the papers: each experiment's `training_sample_0` (30,000 sequences) for training, of which
+10 % (stratified, seed {args.seed}) is held out for early stopping and thresholds, and `test_sample_0` (10,000)
+touched once for the AUC below. Published columns: Table 3 of the DeepMiRBP paper (iDeepS, DeepBind, DeeperBind,
+Oli, iDeepV and GraphProt taken from the iDeepS paper), as in `../shared/reference/published_results.md`.
+
+Arms: **multitask** = one `{results.get('multitask') and mt_meta.get('recipe', args.recipe_multitask) or args.recipe_multitask}` model with 31 outputs
+(labels of experiments that did not assay a sequence are masked; training rows whose sequence occurs in any
+test part are dropped: {mt_meta.get('provenance', {}).get('cross_split', {}).get('train_rows_dropped', 'n/a')} rows);
+**single** = recipe `{args.recipe_single}` trained per experiment; **deepbind** = recipe `{args.recipe_deepbind}`
+per experiment. Precision {args.precision}; seed {args.seed}; device {args.device or 'auto'}.
+
+## Test AUC per experiment
+
+{table}
+
+Best arm: **{best_arm}**, mean test AUC **{np.mean(ours[best_arm]):.3f}** (published best column: DeepMiRBP
+0.865; mean of the per-row best published value: {np.mean(best_pub):.3f}). It beats each published column on
+this many of the 31 experiments: {", ".join(f"{c} {beat[c]}" for c in PUBLISHED_COLUMNS)}.
+
+## Where the best arm still loses to the best published value
+
+| # | experiment | {best_arm} | best published | difference |
+|---|---|---|---|---|
+{chr(10).join(losses) if losses else "| | none | | | |"}
+
+## Validation (used for all choices) and cost
+
+| arm | mean validation AUC | mean test AUC | mean epochs | wall time (min) |
+|---|---|---|---|---|
+{chr(10).join(val_rows)}
+
+Peak resident memory: {", ".join(f"{a} {v:.0f} MiB" for a, v in rss.items())}{f", multitask {mt_meta['peak_rss_mb']:.0f} MiB" if mt_meta else ""}.
+Memory per epoch (multitask, MiB): {[h.get("rss_mb") for h in mt_meta.get("history", [])]}.
+
+## Reproduce
+
+```
+{cmd}
+```
+
+Git commit: `{git_commit()}`; Python {platform.python_version()}; machine: {platform.machine()}, {_cpu()};
+started {wall.get('started', '')}; total wall time {wall.get('total', float('nan')) / 60:.1f} min.
+Per-experiment JSON results are in `{work}` (not committed).
+"""
+    return text
+
+
+def _cpu() -> str:
+    import os
+
+    try:
+        model = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", required=True, help="rbp31 folder (holding datasets/)")
+    ap.add_argument("--out", default="benchmarks/results/rbp31.md")
+    ap.add_argument("--work", default="runs/bench_rbp31", help="per-experiment JSON results (resumable)")
+    ap.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated subset of {ARMS}")
+    ap.add_argument("--experiments", default="all", help="'all' or comma-separated numbers, e.g. 1,23,24")
+    ap.add_argument("--recipe-multitask", default="rbp31_multitask")
+    ap.add_argument("--recipe-single", default="rbp31_single")
+    ap.add_argument("--recipe-deepbind", default="deepbind")
+    ap.add_argument("--precision", default="bf16-mixed")
+    ap.add_argument("--max-epochs", type=int, default=None)
+    ap.add_argument("--patience", type=int, default=None)
+    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--rerun", action="store_true", help="ignore cached per-experiment results")
+    args = ap.parse_args(argv)
+
+    from rnalabel.builders import rbp31_experiments
+
+    folders = rbp31_experiments(args.data)
+    if args.experiments != "all":
+        wanted = {int(x) for x in args.experiments.split(",")}
+        folders = [f for f in folders if number(f) in wanted]
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    wall: dict = {"started": time.strftime("%Y-%m-%d %H:%M")}
+    t_all = time.perf_counter()
+    results: dict[str, dict[str, dict]] = {}
+    for arm in [a.strip() for a in args.arms.split(",") if a.strip()]:
+        if arm not in ARMS:
+            ap.error(f"unknown arm {arm!r}; choose from {ARMS}")
+        t0 = time.perf_counter()
+        results[arm] = run_multitask(folders, args, work) if arm == "multitask" else \
+            run_per_experiment(arm, folders, args, work)
+        wall[arm] = _arm_seconds(results[arm], arm, work) or (time.perf_counter() - t0)
+    wall["total"] = time.perf_counter() - t_all
+    text = write_report(results, folders, args, work, wall)
+    from rnalabel.data import write_text_atomic
+
+    write_text_atomic(args.out, text)
+    print(f"wrote {args.out}")
+
+
+def _arm_seconds(res: dict[str, dict], arm: str, work: Path) -> float:
+    """Wall time of an arm from its saved results (so a resumed run reports the real cost)."""
+    if arm == "multitask":
+        p = work / "multitask.json"
+        return json.loads(p.read_text())["meta"]["wall_seconds"] if p.exists() else 0.0
+    return float(sum(r.get("wall_seconds", 0.0) for r in res.values()))
+
+
+if __name__ == "__main__":
+    main()
