@@ -117,28 +117,50 @@ def summarise(report, label: str) -> dict:
     }
 
 
-def run_per_experiment(arm: str, folders: list[str], args, work: Path) -> dict[str, dict]:
+def _one_experiment(arm: str, folder: str, args: argparse.Namespace, path: str) -> dict:
+    """Train and test one arm on one experiment (in a worker process when ``--jobs`` > 1)."""
+    import torch
+
     from rnalabel.builders import load_rbp31_experiment
     from rnalabel.train import fit
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rec = arm_recipe(arm, args)
-    out = {}
+    t0 = time.perf_counter()
+    ds = load_rbp31_experiment(args.data, folder)
+    label = ds.label_names[0]
+    model, report = fit(rec, ds, progress=False, device=args.device)
+    res = summarise(report, label) | {"label": label, "wall_seconds": time.perf_counter() - t0,
+                                      "recipe": rec.name, "peak_rss_mb": peak_rss_mb(),
+                                      "threads": torch.get_num_threads()}
+    Path(path).write_text(json.dumps(res, indent=1))
+    print(f"[{arm}] {folder}: test AUC {res['test_auc']:.4f} (val {res['val_auc']:.4f}), "
+          f"{res['epochs']} epochs, {res['wall_seconds']:.0f} s", flush=True)
+    return res
+
+
+def run_per_experiment(arm: str, folders: list[str], args, work: Path) -> dict[str, dict]:
+    """One model per experiment; ``--jobs`` experiments at a time, each in its own process."""
+    out, todo = {}, []
     for folder in folders:
         path = work / f"{arm}__{number(folder):02d}.json"
         if path.exists() and not args.rerun:
             out[folder] = json.loads(path.read_text())
-            continue
-        t0 = time.perf_counter()
-        ds = load_rbp31_experiment(args.data, folder)
-        label = ds.label_names[0]
-        model, report = fit(rec, ds, progress=False, device=args.device)
-        res = summarise(report, label) | {"label": label, "wall_seconds": time.perf_counter() - t0,
-                                          "recipe": rec.name, "peak_rss_mb": peak_rss_mb()}
-        path.write_text(json.dumps(res, indent=1))
-        out[folder] = res
-        print(f"[{arm}] {folder}: test AUC {res['test_auc']:.4f} (val {res['val_auc']:.4f}), "
-              f"{res['epochs']} epochs, {res['wall_seconds']:.0f} s", flush=True)
-    return out
+        else:
+            todo.append((folder, str(path)))
+    if args.jobs <= 1:
+        for folder, path in todo:
+            out[folder] = _one_experiment(arm, folder, args, path)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = {folder: pool.submit(_one_experiment, arm, folder, args, path) for folder, path in todo}
+            for folder, fut in futures.items():
+                out[folder] = fut.result()
+    return {f: out[f] for f in folders}
 
 
 def run_multitask(folders: list[str], args, work: Path) -> dict[str, dict]:
@@ -149,6 +171,10 @@ def run_multitask(folders: list[str], args, work: Path) -> dict[str, dict]:
     if path.exists() and not args.rerun:
         saved = json.loads(path.read_text())
         return saved["experiments"]
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rec = arm_recipe("multitask", args)
     t0 = time.perf_counter()
     ds = build_rbp31_multitask(args.data, experiments=folders)
@@ -226,7 +252,8 @@ Arms: **multitask** = one `{results.get('multitask') and mt_meta.get('recipe', a
 (labels of experiments that did not assay a sequence are masked; training rows whose sequence occurs in any
 test part are dropped: {mt_meta.get('provenance', {}).get('cross_split', {}).get('train_rows_dropped', 'n/a')} rows);
 **single** = recipe `{args.recipe_single}` trained per experiment; **deepbind** = recipe `{args.recipe_deepbind}`
-per experiment. Precision {args.precision}; seed {args.seed}; device {args.device or 'auto'}.
+per experiment. Precision {args.precision}; seed {args.seed}; device {args.device or 'auto'}; {args.jobs} experiment(s)
+at a time, {args.threads or 'default'} torch thread(s) per process.
 
 ## Test AUC per experiment
 
@@ -290,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--jobs", type=int, default=1, help="experiments trained at once (processes)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads per process (default: torch's)")
     ap.add_argument("--rerun", action="store_true", help="ignore cached per-experiment results")
     args = ap.parse_args(argv)
 
