@@ -52,3 +52,22 @@ def test_unknown_view_type_and_param():
         build_view({"type": "nope"})
     with pytest.raises(ConfigError, match="no parameter"):
         build_view({"type": "onehot", "padding": 1})
+
+
+def test_precision_auto_resolves_by_hardware(monkeypatch):
+    from rnalabel import labelmodel
+    from rnalabel.recipe import TrainConfig
+
+    assert TrainConfig(precision="auto").precision == "auto"
+    assert labelmodel.resolve_precision("32", "cpu") == "32"
+    assert labelmodel.resolve_precision("bf16-mixed", "cpu") == "bf16-mixed"
+    monkeypatch.setattr(labelmodel, "_cpu_has_bf16", lambda: False)
+    assert labelmodel.resolve_precision("auto", "cpu") == "32"
+    monkeypatch.setattr(labelmodel, "_cpu_has_bf16", lambda: True)
+    assert labelmodel.resolve_precision("auto", "cpu") == "bf16-mixed"
+
+
+def test_default_recipe_uses_auto_precision():
+    from rnalabel.recipe import load_recipe
+
+    assert load_recipe("multiresbind").train.precision == "auto"

@@ -7,6 +7,7 @@ it as their first argument.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,40 @@ class LabelModel:
 def views_from_specs(specs: dict[str, dict[str, Any]]) -> dict[str, View]:
     """Build the views of a recipe or card, in order."""
     return {name: build_view(spec) for name, spec in specs.items()}
+
+
+def native_bf16(device: str | torch.device | None = None) -> bool:
+    """Whether ``device`` does bfloat16 arithmetic natively (so bf16 autocast is a speed-up, not an emulation).
+
+    CUDA: ``torch.cuda.is_bf16_supported()``. CPU: the ``avx512_bf16`` or ``amx_bf16`` flag in ``/proc/cpuinfo``
+    (Linux; other systems answer False).
+    """
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if dev.type != "cpu":
+        return False
+    return _cpu_has_bf16()
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str, device: str | torch.device | None = None) -> str:
+    """The Lightning precision a recipe's ``precision`` means on ``device`` ("auto" -> bf16-mixed or 32)."""
+    if precision == "auto":
+        return "bf16-mixed" if native_bf16(device) else "32"
+    return precision
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:

@@ -102,7 +102,7 @@ def predict_arrays(
     numpy.ndarray, shape=(N, K), float32
     """
     dev = resolve_device(device)
-    bf16 = inference_bf16(model, precision)
+    bf16 = inference_bf16(model, precision, dev)
     n = len(next(iter(arrays.values())))
     out = np.empty((n, model.n_labels), dtype=np.float32)
     with preserve_state(model.module, dev) as m, torch.inference_mode(), \
@@ -113,10 +113,12 @@ def predict_arrays(
     return out
 
 
-def inference_bf16(model: LabelModel, precision: str = "auto") -> bool:
+def inference_bf16(model: LabelModel, precision: str = "auto", device=None) -> bool:
     """Whether to run the forward pass under bfloat16 autocast (see :func:`predict_arrays`)."""
     if precision == "auto":
-        return model.recipe.train.precision.startswith("bf16")
+        from rnalabel.labelmodel import resolve_precision
+
+        return resolve_precision(model.recipe.train.precision, device).startswith("bf16")
     if precision not in ("32", "bf16"):
         from rnalabel.errors import ConfigError
 

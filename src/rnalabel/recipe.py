@@ -27,7 +27,7 @@ import yaml
 from rnalabel.errors import ConfigError
 
 LOSSES = ("bce", "focal")
-PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+PRECISIONS = ("auto", "32", "bf16-mixed", "16-mixed")
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,10 @@ class TrainConfig:
     val_fraction : float
         Validation fraction carved (stratified, seeded) from the training rows when the dataset has no
         ``val`` split. Default is 0.1.
-    precision : "32", "bf16-mixed" or "16-mixed"
-        Default is "32".
+    precision : "auto", "32", "bf16-mixed" or "16-mixed"
+        "auto" is bf16-mixed on hardware with native bfloat16 arithmetic (a CUDA GPU that supports it, a CPU with
+        AVX512-BF16 or AMX) and 32 elsewhere, where emulated bf16 would be slower; see
+        :func:`rnalabel.labelmodel.resolve_precision`. Default is "32".
     seed : int
         Default is 0.
     num_workers : int

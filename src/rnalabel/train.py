@@ -25,7 +25,7 @@ from torch import nn
 
 from rnalabel.data import Dataset, make_windows, split_iterative
 from rnalabel.errors import ConfigError, InputError, LabelError
-from rnalabel.labelmodel import LabelModel, resolve_device, views_from_specs
+from rnalabel.labelmodel import LabelModel, resolve_device, resolve_precision, views_from_specs
 from rnalabel.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays
 from rnalabel.models.base import InputSpec, build_model
 from rnalabel.recipe import Recipe, TrainConfig
@@ -398,6 +398,7 @@ def fit(
     pw = positive_weights(train_ds.labels, cfg.pos_weight)
     history: list[dict[str, float]] = []
     dev = resolve_device(device)
+    precision = resolve_precision(cfg.precision, dev)
     train_dl = _loader(ViewTensors(x_tr, train_ds.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
     val_dl = _loader(ViewTensors(x_va, val_ds.labels), max(cfg.batch_size, 512), False, cfg.num_workers, cfg.seed)
     t0 = time.perf_counter()
@@ -413,7 +414,7 @@ def fit(
             max_epochs=cfg.max_epochs,
             accelerator="gpu" if dev.type == "cuda" else "cpu",
             devices=devices,
-            precision=cfg.precision,
+            precision=precision,
             callbacks=callbacks,
             logger=False,
             enable_checkpointing=False,
@@ -460,7 +461,7 @@ def fit(
         "training": {
             "best_epoch": report.best_epoch, "epochs_run": len(history), "history": history,
             "seconds": round(report.seconds, 2), "train_seconds": round(train_s, 2),
-            "device": str(dev), "devices": devices, "torch": torch.__version__,
+            "device": str(dev), "devices": devices, "precision": precision, "torch": torch.__version__,
             **({"stages": list(stage_list)} if stage_list != [None] else {}),
         },
         "metrics": {"val": val_metrics.to_dict(), **({"test": test_metrics.to_dict()} if test_metrics else {})},
