@@ -285,7 +285,7 @@ Memory per epoch (multitask, MiB): {[h.get("rss_mb") for h in mt_meta.get("histo
 ```
 
 Git commit: `{git_commit()}`; Python {platform.python_version()}; machine: {platform.machine()}, {_cpu()};
-started {wall.get('started', '')}; total wall time {wall.get('total', float('nan')) / 60:.1f} min.
+started {wall.get('started', '')}; wall time of this invocation {wall.get('total', float('nan')) / 60:.1f} min (results cached in `{work}` are reused, not recomputed); recorded training wall time summed over the arms {sum(v for k, v in wall.items() if k in ARMS) / 60:.1f} min (arms run in separate processes at once take less wall-clock time than this sum).
 Per-experiment JSON results are in `{work}` (not committed).
 """
     return text
