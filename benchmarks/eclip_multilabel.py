@@ -82,6 +82,14 @@ def run_arm(name: str, recipe_name: str, ds, args, work: Path) -> dict:
     return res
 
 
+def _count_range(label_counts: dict) -> str:
+    c = np.array([v for k, v in label_counts.items() if k != "negative"])
+    if not len(c):
+        return "no label counts"
+    return (f"training positives per RBP label range from {c.min():,} to {c.max():,} "
+            f"(median {int(np.median(c)):,})")
+
+
 def _caps(args) -> str:
     full = args.max_epochs or "the recipe's (40)"
     sub = args.max_epochs_sub or "the recipe's (40)"
@@ -159,7 +167,8 @@ Published on PAR-CLIP (different data; mean over RBPs, 10 % test split), DeepRiP
 ## Label imbalance
 
 Per-label AP against the label's number of positives (Multi-resBind, full data, sequence only): Spearman
-correlation {ap_corr:.2f} (the Multi-resBind paper reports the same positive dependence of AP on label size).
+correlation {ap_corr:.2f}. The Multi-resBind paper reports AP rising with label size on PAR-CLIP, where labels
+range over orders of magnitude; here {_count_range(label_counts)}, so there is little size range for AP to follow.
 
 | label | positives | Multi-resBind AUROC | Multi-resBind AP | DeepRiPe AUROC | DeepRiPe AP |
 |---|---|---|---|---|---|
