@@ -180,7 +180,7 @@ range over orders of magnitude; here {_count_range(label_counts)}, so there is l
 {cmd}
 ```
 
-Git commit `{git_commit()}`; Python {platform.python_version()}; {_cpu()}; total wall time {total_s / 60:.1f} min;
+Git commit `{git_commit()}`; Python {platform.python_version()}; {_cpu()}; wall time of this invocation {total_s / 60:.1f} min (arms cached in `--work` are reused; each arm's own wall time is in the table);
 {time.strftime('%Y-%m-%d %H:%M')}. Per-arm JSON in `{args.work}` (not committed).
 """
 
