@@ -95,3 +95,22 @@ def test_recipes_and_version():
     assert r.exit_code == 0 and "multiresbind" in r.output
     r = invoke("--version")
     assert r.exit_code == 0 and "rnalabel" in r.output
+
+
+def test_mmfa_recipe_from_the_cli_and_predict_rebuilds_its_views(tmp_path, demo_small):
+    """`rnalabel train --recipe mmfa` like any recipe; the card keeps all three views so predict rebuilds them."""
+    demo_small.subset(np.arange(400)).to_parquet(tmp_path / "d.parquet")
+    r = invoke("train", tmp_path / "d.parquet", "--out", tmp_path / "run", "--recipe", "mmfa", "--epochs", "1",
+               "--no-progress")
+    assert r.exit_code == 0, r.output
+    card = json.loads((tmp_path / "run" / "card.json").read_text())
+    assert card["recipe"]["model"] == "mmfa"
+    assert set(card["recipe"]["views"]) == {"rna", "aminoacid", "dipeptide"}
+    assert card["training"]["stages"]  # Part A (per-view CNNs) then Part B (fusion)
+    fa = tmp_path / "in.fa"
+    fa.write_text(f">a\n{demo_small.sequences[0]}\n>b\n{demo_small.sequences[1]}\n")
+    r = invoke("predict", tmp_path / "run", fa, "--out", tmp_path / "p.tsv")
+    assert r.exit_code == 0, r.output
+    rows = [line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines()]
+    assert len(rows) == 3 and rows[1][0] == "a"
+    assert all(0.0 <= float(v) <= 1.0 for v in rows[1][1:1 + demo_small.n_labels])
