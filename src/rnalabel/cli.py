@@ -94,7 +94,9 @@ def train(
     patience: int = typer.Option(None, "--patience", help="Early-stopping patience in epochs."),
     loss: str = typer.Option(None, "--loss", help="bce or focal (recipe's value when not given)."),
     pos_weight: str = typer.Option(None, "--pos-weight", help="none, balanced or log."),
-    precision: str = typer.Option(None, "--precision", help="auto (bf16-mixed where the hardware has native bf16, else 32), 32, bf16-mixed or 16-mixed."),
+    precision: str = typer.Option(
+        None, "--precision", help="auto (bf16-mixed where the hardware has native bf16, else 32), 32, bf16-mixed or "
+        "16-mixed (recipe's value when not given)."),
     seed: int = typer.Option(None, "--seed", help="Random seed (recipe's value when not given)."),
     window: int = typer.Option(None, "--window", help="Input width in nt (default: longest training sequence)."),
     stride: int = typer.Option(None, "--stride", help="Scanning stride for long sequences (default: window/2)."),

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from rnalabel.data import Dataset, atomic_path, make_windows
-from rnalabel.labelmodel import LabelModel, preserve_state, resolve_device, to_tensors
+from rnalabel.labelmodel import LabelModel, preserve_state, resolve_device, resolve_precision, to_tensors
 
 
 @dataclass
@@ -116,8 +116,6 @@ def predict_arrays(
 def inference_bf16(model: LabelModel, precision: str = "auto", device=None) -> bool:
     """Whether to run the forward pass under bfloat16 autocast (see :func:`predict_arrays`)."""
     if precision == "auto":
-        from rnalabel.labelmodel import resolve_precision
-
         return resolve_precision(model.recipe.train.precision, device).startswith("bf16")
     if precision not in ("32", "bf16"):
         from rnalabel.errors import ConfigError
