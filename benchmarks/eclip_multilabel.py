@@ -91,8 +91,8 @@ def _count_range(label_counts: dict) -> str:
 
 
 def _caps(args) -> str:
-    full = args.max_epochs or "the recipe's (40)"
-    sub = args.max_epochs_sub or "the recipe's (40)"
+    full = args.max_epochs or "the recipe's"
+    sub = args.max_epochs_sub or "the recipe's"
     return f"full-data arms {full}, subset arms {sub}"
 
 

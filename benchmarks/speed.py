@@ -240,11 +240,10 @@ def bf16_auc(rbp31: str, experiments: list[str], recipe_name: str, work: Path) -
     """
     import json
 
-    from rnalabel.builders import load_rbp31_experiment, rbp31_experiments
+    from rnalabel.builders import load_rbp31_experiment
     from rnalabel.train import fit
 
     work.mkdir(parents=True, exist_ok=True)
-    folders = {f.split("_")[0]: f for f in rbp31_experiments(rbp31)}
     rows = []
     for e in experiments:
         ds = None
@@ -254,7 +253,7 @@ def bf16_auc(rbp31: str, experiments: list[str], recipe_name: str, work: Path) -
             if path.exists():
                 r = json.loads(path.read_text())
             else:
-                ds = ds if ds is not None else load_rbp31_experiment(rbp31, folders.get(e, e))
+                ds = ds if ds is not None else load_rbp31_experiment(rbp31, e)  # a number or a folder name
                 label = ds.label_names[0]
                 load = os.getloadavg()[0]
                 rec = load_recipe(recipe_name).with_train(precision=prec, seed=0)
