@@ -1,7 +1,7 @@
 """eCLIP multi-label: Multi-resBind vs the DeepRiPe-style baseline, sequence only and sequence + structure.
 
 The 91 ENCODE eCLIP experiments are joined by exact sequence into one sequence x RBP matrix with a ``negative``
-label (``rnalabel.builders.build_eclip_multilabel``) and split 70/10/20 by iterative stratification (seeded).
+label (``rnalabel.io.benchmark_sets.build_eclip_multilabel``) and split 70/10/20 by iterative stratification (seeded).
 
 * Sequence-only arms train on the whole training split.
 * Sequence + structure arms need a ViennaRNA profile per sequence (about 130 sequences/s cold on 2 cores, cached
@@ -55,8 +55,8 @@ def subset_rows(ds, n: int, seed: int) -> np.ndarray:
 
 
 def run_arm(name: str, recipe_name: str, ds, args, work: Path) -> dict:
-    from rnalabel.recipe import load_recipe
-    from rnalabel.train import fit
+    from rnalabel.engine.recipe import load_recipe
+    from rnalabel.engine.training import fit
 
     path = work / f"{name}.json"
     if path.exists() and not args.rerun:
@@ -213,8 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rerun", action="store_true")
     args = ap.parse_args(argv)
 
-    from rnalabel.builders import build_eclip_multilabel
     from rnalabel.data import split_iterative, write_text_atomic
+    from rnalabel.io.benchmark_sets import build_eclip_multilabel
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

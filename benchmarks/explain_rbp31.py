@@ -6,7 +6,7 @@ loaded from ``--runs`` when a previous run left it there. On the published test 
 predicted at or above the model's threshold; the best ``--max-positives`` by score) are explained with integrated
 gradients against the paper's baseline, the mean of the 2000 lowest-scoring test windows; seqlets of the
 attributions are clustered into motifs and the motifs are compared with the published table
-(:data:`rnalabel.motifs.PUBLISHED_MOTIFS`). The zero and dinucleotide-shuffle baselines are run as well, on
+(:data:`rnalabel.data.published_motifs.PUBLISHED_MOTIFS`). The zero and dinucleotide-shuffle baselines are run as well, on
 fewer windows, for comparison (the paper's Fig. S4 compares zero with low-score).
 
 Expected (the issue's check): UGUAHAUA for PUM2, ACUAAY for QKI, a U-rich motif for ELAVL1 (HuR).
@@ -74,8 +74,8 @@ def recovered(rbp: str, motif) -> bool:
 
 
 def get_model(ds, folder: str, args, log):
-    from rnalabel.checkpoint import load_model
-    from rnalabel.workflows import train_run
+    from rnalabel.engine.bundle import load_model
+    from rnalabel.runs import train_run
 
     run = Path(args.runs) / folder
     if (run / "card.json").exists() and not args.retrain:
@@ -91,9 +91,9 @@ def get_model(ds, folder: str, args, log):
 
 
 def run_experiment(experiment: str, args, log) -> dict:
-    from rnalabel.builders import load_rbp31_experiment
+    from rnalabel.engine.predict import predict
     from rnalabel.explain import AttributionWarning, explain, write_explanation
-    from rnalabel.predict import predict
+    from rnalabel.io.benchmark_sets import load_rbp31_experiment
 
     ds = load_rbp31_experiment(args.data, experiment)
     folder = str(ds.provenance.get("folder", ds.label_names[0]))

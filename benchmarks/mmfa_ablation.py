@@ -1,8 +1,8 @@
 """MMFA ablation on the eCLIP multi-label data: the structure of Table 1 of the MMFA RNA-RBP paper, plus a lambda/gamma grid.
 
-What it runs (everything through :func:`rnalabel.train.fit` and the built-in recipes):
+What it runs (everything through :func:`rnalabel.engine.training.fit` and the built-in recipes):
 
-1. the eCLIP sequence x RBP matrix (:func:`rnalabel.builders.build_eclip_multilabel`: 91 experiments +
+1. the eCLIP sequence x RBP matrix (:func:`rnalabel.io.benchmark_sets.build_eclip_multilabel`: 91 experiments +
    ``negative``), a seeded, label-stratified subsample of ``--n-sequences`` rows (iterative stratification keeps
    every label's positive rate), split 70/10/20 (train/val/test) by iterative stratification;
 2. per seed: the three single-view CNNs (recipes ``viewcnn_rna``, ``viewcnn_aminoacid``, ``viewcnn_dipeptide``;
@@ -36,12 +36,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnalabel.builders import build_eclip_multilabel
-from rnalabel.checkpoint import load_model, save_model
 from rnalabel.data import Dataset, split_iterative
+from rnalabel.engine.bundle import load_model, save_model
+from rnalabel.engine.recipe import Recipe, load_recipe
+from rnalabel.engine.training import fit
+from rnalabel.io.benchmark_sets import build_eclip_multilabel
 from rnalabel.models.mmfa import view_encoder_state
-from rnalabel.recipe import Recipe, load_recipe
-from rnalabel.train import fit
 
 VIEWS = ("rna", "aminoacid", "dipeptide")
 SHORT = {"rna": "RNA", "aminoacid": "amino acid", "dipeptide": "dipeptide"}
@@ -113,7 +113,7 @@ def fusion_diagnostics(model, ds: Dataset, chunk: int = 2048) -> dict:
     largest weight; 1 / (V + 1) = uniform), ``common_active`` / ``private_active`` (fraction of (row, unit)
     entries above 0 after the ReLU) and the mean loss terms of ``training_losses``.
     """
-    from rnalabel.train import masked_bce
+    from rnalabel.engine.losses import masked_bce
 
     m = model.module.eval()
     sums: dict[str, float] = {}
@@ -383,7 +383,7 @@ def write_report(path: Path, runs: Runs, args, info: dict, seeds: list[int], wal
         "shared with other jobs (times are indicative only)",
         "",
         "## Data and subset", "",
-        f"- eCLIP sequence x RBP matrix from `rnalabel.builders.build_eclip_multilabel` (`{args.data}`): "
+        f"- eCLIP sequence x RBP matrix from `rnalabel.io.benchmark_sets.build_eclip_multilabel` (`{args.data}`): "
         f"{info['n_full']:,} unique 101-nt sequences, {info['labels']} labels (91 experiments + `negative`).",
         f"- **Subset**: {info['n']:,} rows drawn by iterative stratification (seed {info['seed']}), so each label "
         f"keeps its positive rate; split 70/10/20 by iterative stratification: train {info['split']['train']:,}, "
@@ -407,7 +407,7 @@ def write_report(path: Path, runs: Runs, args, info: dict, seeds: list[int], wal
         "(no orthogonality term), and the CNNs trained on with L in the fusion stage (`feature_training: "
         "finetune`).",
         "- Per-label thresholds chosen on the validation split (max F1) and applied to the test split.",
-        "- Metrics (rnalabel.metrics): weighted = weighted by each label's test positives; exact match = every "
+        "- Metrics (rnalabel.engine.metrics): weighted = weighted by each label's test positives; exact match = every "
         "label of a row right; one-error = the top-scored label of a row is not one of its labels (the standard "
         "definition; the paper's formula, 'at least one label wrong', is 1 − exact match).",
         "- The paper's AURA data are not public; its numbers (and rBPDL's) are not comparable to these.",

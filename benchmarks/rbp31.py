@@ -91,7 +91,7 @@ def number(folder: str) -> int:
 
 
 def arm_recipe(arm: str, args):
-    from rnalabel.recipe import load_recipe
+    from rnalabel.engine.recipe import load_recipe
 
     name = {"multitask": args.recipe_multitask, "single": args.recipe_single, "deepbind": args.recipe_deepbind}[arm]
     rec = load_recipe(name)
@@ -121,8 +121,8 @@ def _one_experiment(arm: str, folder: str, args: argparse.Namespace, path: str) 
     """Train and test one arm on one experiment (in a worker process when ``--jobs`` > 1)."""
     import torch
 
-    from rnalabel.builders import load_rbp31_experiment
-    from rnalabel.train import fit
+    from rnalabel.engine.training import fit
+    from rnalabel.io.benchmark_sets import load_rbp31_experiment
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -164,8 +164,8 @@ def run_per_experiment(arm: str, folders: list[str], args, work: Path) -> dict[s
 
 
 def run_multitask(folders: list[str], args, work: Path) -> dict[str, dict]:
-    from rnalabel.builders import build_rbp31_multitask
-    from rnalabel.train import fit
+    from rnalabel.engine.training import fit
+    from rnalabel.io.benchmark_sets import build_rbp31_multitask
 
     path = work / "multitask.json"
     if path.exists() and not args.rerun:
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rerun", action="store_true", help="ignore cached per-experiment results")
     args = ap.parse_args(argv)
 
-    from rnalabel.builders import rbp31_experiments
+    from rnalabel.io.benchmark_sets import rbp31_experiments
 
     folders = rbp31_experiments(args.data)
     if args.experiments != "all":

@@ -6,7 +6,7 @@ Sections of the report (``--out``):
 2. per recipe at 101 nt: parameters, forward FLOPs per sequence (``torch.utils.flop_counter``), training and
    inference sequences/s for fp32 and bf16 autocast at batch 128 and 512, the achieved GFLOP/s (training counts
    forward + backward = 3x forward FLOPs) and its ratio to the reference rate of the same precision; plus the
-   end-to-end ``rnalabel.train.fit`` rate (Lightning, data loading, validation included) and ``predict`` rate;
+   end-to-end ``rnalabel.engine.training.fit`` rate (Lightning, data loading, validation included) and ``predict`` rate;
 3. featurisation: one-hot and k-mer sequences/s; structure profiles with the cache cold and warm, and the same
    work done once per sequence in a fresh process (see ``plfold_per_process``);
 4. memory per epoch of a multi-epoch ``fit`` (it must stay flat);
@@ -38,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rbp31 import _cpu, git_commit  # noqa: E402
 
 from rnalabel.data import write_text_atomic  # noqa: E402
-from rnalabel.models.base import InputSpec, build_model  # noqa: E402
-from rnalabel.recipe import load_recipe  # noqa: E402
-from rnalabel.train import masked_bce  # noqa: E402
+from rnalabel.engine.losses import masked_bce  # noqa: E402
+from rnalabel.engine.recipe import load_recipe  # noqa: E402
+from rnalabel.models.registry import InputSpec, build_model  # noqa: E402
 
 L = 101
 
@@ -90,8 +90,8 @@ def random_inputs(inputs: list[InputSpec], n: int) -> dict[str, torch.Tensor]:
 
 def recipe_inputs(recipe) -> list[InputSpec]:
     """The recipe's views applied to one demo sequence of 101 nt, to learn their shapes."""
-    from rnalabel.demo import make_demo_dataset
-    from rnalabel.labelmodel import views_from_specs
+    from rnalabel.data.synthetic import make_demo_dataset
+    from rnalabel.views.base import views_from_specs
 
     ds = make_demo_dataset(16, seed=0).subset(np.arange(4))
     views = {n: v.fit(ds) for n, v in views_from_specs(recipe.views).items()}
@@ -156,9 +156,9 @@ def model_rates(recipe, n_labels: int, mm: dict[str, float]) -> list[dict]:
 
 def end_to_end(recipe_name: str, n: int = 20000, epochs: int = 3, precision: str = "bf16-mixed") -> dict:
     """``fit`` and ``predict`` on synthetic demo data: the rates a user sees (Lightning, loaders, validation)."""
-    from rnalabel.demo import make_demo_dataset
-    from rnalabel.predict import predict
-    from rnalabel.train import fit
+    from rnalabel.data.synthetic import make_demo_dataset
+    from rnalabel.engine.predict import predict
+    from rnalabel.engine.training import fit
 
     ds = make_demo_dataset(n, seed=1)
     rec = load_recipe(recipe_name).with_train(max_epochs=epochs, patience=epochs, precision=precision)
@@ -175,7 +175,7 @@ def end_to_end(recipe_name: str, n: int = 20000, epochs: int = 3, precision: str
 
 
 def featurisation(n_fold: int, n_proc_seqs: int) -> dict:
-    from rnalabel.demo import make_demo_dataset
+    from rnalabel.data.synthetic import make_demo_dataset
     from rnalabel.views import build_view
 
     ds = make_demo_dataset(20000, seed=2)
@@ -240,8 +240,8 @@ def bf16_auc(rbp31: str, experiments: list[str], recipe_name: str, work: Path) -
     """
     import json
 
-    from rnalabel.builders import load_rbp31_experiment
-    from rnalabel.train import fit
+    from rnalabel.engine.training import fit
+    from rnalabel.io.benchmark_sets import load_rbp31_experiment
 
     work.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['infer_gflops']:.1f} ({r['infer_roofline']:.0%}) |")
     lines += [
         "",
-        f"## End to end: `rnalabel.train.fit` and `rnalabel.predict.predict` ({args.default_recipe}, 5 labels, "
+        f"## End to end: `rnalabel.engine.training.fit` and `rnalabel.engine.predict.predict` ({args.default_recipe}, 5 labels, "
         "synthetic demo data)",
         "",
         "Training rate = training rows x epochs / training wall time (Lightning loop, batch slicing, validation "

@@ -26,7 +26,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def demo_small():
     """600 synthetic demo sequences (101 nt, 5 labels) split 70/10/20."""
-    from rnalabel.demo import make_demo_dataset
+    from rnalabel.data.synthetic import make_demo_dataset
 
     return make_demo_dataset(600, seed=3)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnalabel.recipe import Recipe, TrainConfig
+from rnalabel.engine.recipe import Recipe, TrainConfig
 
 
 def tiny_recipe(model: str = "multiresbind", **params) -> Recipe:
@@ -22,7 +22,7 @@ def tiny_recipe(model: str = "multiresbind", **params) -> Recipe:
 
 def train_tiny(dataset, model: str = "multiresbind", **params):
     """Train :func:`tiny_recipe` on ``dataset`` without progress bars; returns the LabelModel."""
-    from rnalabel.train import fit
+    from rnalabel.engine.training import fit
 
     lm, _ = fit(tiny_recipe(model, **params), dataset, progress=False, device="cpu")
     return lm

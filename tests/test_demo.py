@@ -2,8 +2,9 @@ import json
 
 import numpy as np
 
-from rnalabel.demo import DEMO_SITES, make_demo_dataset, make_demo_transcripts, run_demo
-from rnalabel.motifs import matches
+from rnalabel.data.published_motifs import matches
+from rnalabel.data.synthetic import DEMO_SITES, make_demo_dataset, make_demo_transcripts
+from rnalabel.demo import run_demo
 
 
 def test_demo_data_is_deterministic_and_planted():

@@ -10,6 +10,9 @@ import torch
 from torch import nn
 
 from rnalabel.data import Dataset
+from rnalabel.data.sequence import encode
+from rnalabel.engine.bundle import LabelModel
+from rnalabel.engine.recipe import Recipe
 from rnalabel.errors import InputError, LabelError
 from rnalabel.explain import (
     AttributionWarning,
@@ -20,10 +23,7 @@ from rnalabel.explain import (
 )
 from rnalabel.explain.mapping import to_nucleotides
 from rnalabel.explain.shuffle import dinucleotide_shuffle, shuffle_tokens
-from rnalabel.labelmodel import LabelModel
-from rnalabel.models.base import InputSpec
-from rnalabel.recipe import Recipe
-from rnalabel.sequence import encode
+from rnalabel.models.registry import InputSpec
 from rnalabel.views import AminoAcid, Dipeptide, OneHot
 
 L = 12
@@ -82,7 +82,7 @@ def mrb(demo_small):
     """A Multi-resBind (batch norm, ReLU, dilated residual block) trained for one epoch on 420 sequences."""
     from dataclasses import replace
 
-    from rnalabel.train import fit
+    from rnalabel.engine.training import fit
     from tests.helpers import tiny_recipe
 
     rec = tiny_recipe("multiresbind")

@@ -10,9 +10,9 @@ import torch
 from typer.testing import CliRunner
 
 from rnalabel.cli import app
-from rnalabel.demo import DEMO_SITES, make_demo_dataset
+from rnalabel.data.published_motifs import PUBLISHED_MOTIFS
+from rnalabel.data.synthetic import DEMO_SITES, make_demo_dataset
 from rnalabel.explain import AttributionWarning, explain, match_published
-from rnalabel.motifs import PUBLISHED_MOTIFS
 
 #: published motifs that count as U-rich (HuR / ELAVL1 binds U-rich and AU-rich elements)
 U_RICH = {"ELAVL1", "TIA1", "HNRNPC"}
@@ -30,7 +30,7 @@ def one_thread():
 @pytest.fixture(scope="module")
 def demo():
     """3000 demo sequences and a DeepBind-style CNN trained on them (about 10 s on one core)."""
-    from rnalabel.train import fit
+    from rnalabel.engine.training import fit
     from tests.helpers import tiny_recipe
 
     ds = make_demo_dataset(3000, seed=1)
@@ -70,7 +70,7 @@ def test_drawn_windows_are_the_best_positives_and_ism_agrees(explained, demo):
 
 
 def test_cli_explain_writes_maps_tables_and_motifs(demo, tmp_path):
-    from rnalabel.checkpoint import save_model
+    from rnalabel.engine.bundle import save_model
 
     ds, model = demo
     run = save_model(model, tmp_path / "run")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rnalabel.data.published_motifs import PUBLISHED_MOTIFS, consensus_to_pwm, sample_consensus
+from rnalabel.data.sequence import encode_batch
 from rnalabel.explain.motifs import (
     consensus,
     discover_motifs,
@@ -14,8 +16,6 @@ from rnalabel.explain.motifs import (
     meme_text,
     pwm_similarity,
 )
-from rnalabel.motifs import PUBLISHED_MOTIFS, consensus_to_pwm, sample_consensus
-from rnalabel.sequence import encode_batch
 
 
 def _planted(n: int, sites: dict[str, int], *, length: int = 60, seed: int = 0):

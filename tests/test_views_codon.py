@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from rnalabel.data import Dataset
+from rnalabel.data.sequence import encode_batch
 from rnalabel.errors import ConfigError
-from rnalabel.sequence import encode_batch
 from rnalabel.views import build_view
 from rnalabel.views.codon import (
     AMINO_ACIDS,

@@ -207,11 +207,11 @@ def test_train_save_load_predict_with_structure(tmp_path):
     """The structure recipe trains end to end and a saved model predicts identically after loading."""
     from dataclasses import replace
 
-    from rnalabel.checkpoint import load_model, save_model
-    from rnalabel.demo import make_demo_dataset
-    from rnalabel.predict import predict
-    from rnalabel.recipe import load_recipe
-    from rnalabel.train import fit
+    from rnalabel.data.synthetic import make_demo_dataset
+    from rnalabel.engine.bundle import load_model, save_model
+    from rnalabel.engine.predict import predict
+    from rnalabel.engine.recipe import load_recipe
+    from rnalabel.engine.training import fit
 
     ds = make_demo_dataset(160, seed=2, length=40)
     recipe = load_recipe("multiresbind_structure")

@@ -1,4 +1,4 @@
-"""Integrated gradients for one label of a :class:`~rnalabel.labelmodel.LabelModel`, on every view.
+"""Integrated gradients for one label of a :class:`~rnalabel.engine.bundle.LabelModel`, on every view.
 
 Attributions are computed with captum on each view's input tensor (one-hot, structure profile, region one-hot,
 amino-acid one-hot, dipeptide histogram ...) and then put on the RNA (:mod:`rnalabel.explain.mapping`).
@@ -28,7 +28,9 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from rnalabel._runtime import preserve_state, resolve_device
 from rnalabel.data import Dataset
+from rnalabel.engine.bundle import LabelModel
 from rnalabel.errors import InputError
 from rnalabel.explain.baselines import Baseline, resolve_baseline
 from rnalabel.explain.core import (
@@ -44,7 +46,6 @@ from rnalabel.explain.core import (
     prepare_windows,
 )
 from rnalabel.explain.mapping import to_nucleotides
-from rnalabel.labelmodel import LabelModel, preserve_state, resolve_device
 
 #: rows (inputs x interpolation steps) per forward pass inside captum
 _MAX_ROWS = 4096

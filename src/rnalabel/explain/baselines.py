@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from rnalabel.data import Dataset
+from rnalabel.engine.bundle import LabelModel
 from rnalabel.errors import InputError
 from rnalabel.explain.core import AttributionWarning, Windows, label_scores, prepare_windows
 from rnalabel.explain.shuffle import shuffle_tokens
-from rnalabel.labelmodel import LabelModel
 
 BASELINES = ("low-score", "zero", "shuffle")
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from rnalabel._runtime import preserve_state, resolve_device
 from rnalabel.data import Dataset, make_windows
+from rnalabel.data.sequence import PAD
+from rnalabel.engine.bundle import LabelModel
 from rnalabel.errors import InputError
-from rnalabel.labelmodel import LabelModel, preserve_state, resolve_device
-from rnalabel.sequence import PAD
 
 OUTPUTS = ("logit", "probability")
 #: output differences below this are treated as this, when judging completeness (see relative_delta)

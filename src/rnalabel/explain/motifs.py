@@ -12,7 +12,7 @@
 3. **Similarity** (:func:`pwm_similarity`): the Pearson correlation of aligned columns (as TOMTOM's PCC and
    Pietrokovski's column score), summed over the overlap at the best offset and divided by the length of the
    shorter motif, so a perfect match of the whole shorter motif scores 1 and a partial overlap scores less.
-   Each discovered motif is compared with :data:`rnalabel.motifs.PUBLISHED_MOTIFS`.
+   Each discovered motif is compared with :data:`rnalabel.data.published_motifs.PUBLISHED_MOTIFS`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from rnalabel.data import write_text_atomic
-from rnalabel.motifs import IUPAC_BASES, PUBLISHED_MOTIFS, PublishedMotif, consensus_to_pwm
-from rnalabel.sequence import ALPHABET, PAD
+from rnalabel.data.published_motifs import IUPAC_BASES, PUBLISHED_MOTIFS, PublishedMotif, consensus_to_pwm
+from rnalabel.data.sequence import ALPHABET, PAD
 
 
 # seqlets ----------------------------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ class Seqlets:
 
     def sequences(self) -> list[str]:
         """The seqlets as strings."""
-        from rnalabel.sequence import decode
+        from rnalabel.data.sequence import decode
 
         return [decode(self.tokens[w, s:s + self.width]) for w, s in zip(self.window, self.start, strict=True)]
 

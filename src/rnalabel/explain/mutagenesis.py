@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from rnalabel.data import Dataset, Track
+from rnalabel.engine.bundle import LabelModel
 from rnalabel.errors import InputError
 from rnalabel.explain.core import Attributions, Windows, _bar, label_index, label_scores, prepare_windows
-from rnalabel.labelmodel import LabelModel
 
 
 def _mutants(tokens: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

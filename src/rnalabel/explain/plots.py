@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from rnalabel.data import atomic_path
+from rnalabel.data.published_motifs import consensus_to_pwm
+from rnalabel.data.sequence import ALPHABET
 from rnalabel.explain.attribution import Attributions
 from rnalabel.explain.motifs import Motif, information_content
-from rnalabel.motifs import consensus_to_pwm
-from rnalabel.sequence import ALPHABET
 
 #: base colours (the usual A green, C blue, G orange, U red)
 BASE_COLORS = {"A": "#109648", "C": "#255c99", "G": "#f7b32b", "U": "#d62839"}

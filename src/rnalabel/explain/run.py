@@ -26,13 +26,13 @@ import numpy as np
 import torch
 
 from rnalabel.data import Dataset, atomic_path, write_text_atomic
+from rnalabel.data.sequence import ALPHABET
+from rnalabel.engine.bundle import LabelModel
 from rnalabel.explain.attribution import integrated_gradients
 from rnalabel.explain.baselines import BASELINES, low_score_baseline
 from rnalabel.explain.core import Attributions, label_index, label_scores, prepare_windows
 from rnalabel.explain.motifs import Motif, Seqlets, discover_motifs, extract_seqlets, write_meme
 from rnalabel.explain.mutagenesis import in_silico_mutagenesis
-from rnalabel.labelmodel import LabelModel
-from rnalabel.sequence import ALPHABET
 
 
 @dataclass
@@ -333,7 +333,7 @@ def explain_run(
 ) -> dict[str, LabelExplanation]:
     """Load a run folder, explain ``data`` (a Dataset or a file :func:`rnalabel.io.read_input` reads) for
     ``label`` and write everything under ``out``. Keyword arguments go to :func:`explain`."""
-    from rnalabel.checkpoint import load_model
+    from rnalabel.engine.bundle import load_model
     from rnalabel.errors import InputError
     from rnalabel.io import read_input
 

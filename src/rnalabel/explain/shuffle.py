@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnalabel.sequence import PAD
+from rnalabel.data.sequence import PAD
 
 
 def dinucleotide_shuffle(tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:

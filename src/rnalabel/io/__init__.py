@@ -41,7 +41,7 @@ def read_input(path: str | os.PathLike, *, max_length: int | None = None) -> Dat
     if name.endswith((".parquet", ".pq")):
         import pyarrow.parquet as pq
 
-        from rnalabel.data import _META_KEY
+        from rnalabel.data.dataset import _META_KEY
 
         try:
             meta = pq.read_schema(p).metadata or {}

@@ -1,7 +1,7 @@
 """Helpers shared by the readers: whole-file text reading and bulk sequence validation.
 
 Bulk validation checks many sequences with one vectorised pass and, only when something is wrong, re-runs
-:func:`rnalabel.sequence.validate` on the first bad sequence so the error is exactly the one a single-sequence
+:func:`rnalabel.data.sequence.validate` on the first bad sequence so the error is exactly the one a single-sequence
 reader would give (same message, file and line).
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rnalabel.data.sequence import IUPAC, normalize, validate
 from rnalabel.errors import InputError
 from rnalabel.io.fasta import open_text
-from rnalabel.sequence import IUPAC, normalize, validate
 
 # upper-case IUPAC bytes (after normalisation T has become U, but T is harmless to accept)
 _OK = np.zeros(256, dtype=bool)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnalabel.data import Dataset
+from rnalabel.data.sequence import reverse_complement, validate
 from rnalabel.errors import InputError
 from rnalabel.io._common import read_text
-from rnalabel.sequence import reverse_complement, validate
 
 _SKIP = ("#", "track", "browser")
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnalabel.data import Dataset, atomic_path
+from rnalabel.data.sequence import validate
 from rnalabel.errors import InputError, SequenceError
-from rnalabel.sequence import validate
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,25 @@
 """Models: plain ``nn.Module`` classes taking a dict of view tensors and returning (N, K) logits.
 
-Importing this package registers the built-in models in :data:`rnalabel.models.base.MODELS`.
+One module per architecture (:mod:`~rnalabel.models.multiresbind`, :mod:`~rnalabel.models.deepripe`,
+:mod:`~rnalabel.models.deepbind`, :mod:`~rnalabel.models.mmfa`), the layers they share in
+:mod:`~rnalabel.models.layers`, and the registry that builds a model from its name and hyper-parameters in
+:mod:`~rnalabel.models.registry`. Importing this package registers the built-in models in
+:data:`rnalabel.models.registry.MODELS`.
 """
 
-from rnalabel.models import baselines, mmfa, multiresbind  # noqa: F401  (registration)
-from rnalabel.models.base import MODELS, InputSpec, build_model, config_to_dict, model_class, register_model
-from rnalabel.models.baselines import DeepBind, DeepRiPe
+from rnalabel.models import deepbind, deepripe, mmfa, multiresbind  # noqa: F401  (registration)
+from rnalabel.models.deepbind import DeepBind
+from rnalabel.models.deepripe import DeepRiPe
 from rnalabel.models.mmfa import MMFA, ViewCNN
 from rnalabel.models.multiresbind import MultiResBind
+from rnalabel.models.registry import (
+    MODELS,
+    InputSpec,
+    build_model,
+    config_to_dict,
+    model_class,
+    register_model,
+)
 
 __all__ = [
     "MODELS",

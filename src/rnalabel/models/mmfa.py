@@ -37,7 +37,7 @@ Choices where the paper is vague, written down:
       ``fusion``) on the frozen CNNs (``feature_training="frozen"``, the paper's two-step scheme; the frozen
       CNNs run in eval mode, so their features are deterministic). ``"finetune"`` trains the CNNs again
       with L in the second stage; ``"joint"`` skips the first stage and trains everything end to end.
-      :func:`rnalabel.train.fit` runs the stages through the generic ``training_stages`` hook (see there).
+      :func:`rnalabel.engine.training.fit` runs the stages through the generic ``training_stages`` hook (see there).
       In stage ``features`` the CNNs train side by side on the mean of their BCE losses, with one early
       stopping; to train them apart (each with its own early stopping, as ``benchmarks/mmfa_ablation.py``
       does), fit ``viewcnn`` recipes and start MMFA from them with
@@ -55,63 +55,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnalabel.errors import ConfigError
-from rnalabel.models.base import InputSpec, glorot_init, pooled_length, register_model
+from rnalabel.models.layers import (
+    glorot_init,
+    gradient_reversal,
+    orthogonality_loss,
+    pooled_length,
+    view_attention,
+)
+from rnalabel.models.registry import InputSpec, register_model
 
 FEATURE_TRAINING = ("frozen", "finetune", "joint")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-# pieces -----------------------------------------------------------------------------------------------------
-class _GradientReversal(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:
-        ctx.scale = scale
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        return -ctx.scale * grad, None
-
-
-def gradient_reversal(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """Identity in the forward pass; multiplies the gradient by ``-scale`` in the backward pass (Ganin 2015)."""
-    return _GradientReversal.apply(x, scale)
-
-
-def orthogonality_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``||a^T b / n||_F^2``: zero when every column of ``a`` is orthogonal to every column of ``b``.
-
-    Parameters
-    ----------
-    a, b : torch.Tensor, shape=(n, k_a) and (n, k_b)
-
-    Returns
-    -------
-    torch.Tensor, scalar
-    """
-    return ((a.transpose(0, 1) @ b) / max(a.shape[0], 1)).pow(2).sum()
-
-
-def view_attention(
-    queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scaled dot-product attention within each sequence.
-
-    Parameters
-    ----------
-    queries : torch.Tensor, shape=(N, H, k)
-        One query per head (view).
-    keys, values : torch.Tensor, shape=(N, B, k)
-        One key and one value per feature block.
-    scale : float
-        Scores are divided by it.
-
-    Returns
-    -------
-    (heads, weights) : torch.Tensor, shapes (N, H, k) and (N, H, B)
-    """
-    weights = torch.softmax(torch.einsum("nhk,nbk->nhb", queries, keys) / scale, dim=-1)
-    return torch.einsum("nhb,nbk->nhk", weights, values), weights
 
 
 class ViewEncoder(nn.Module):
@@ -231,7 +185,7 @@ def view_encoder_state(trained: Mapping[str, nn.Module]) -> dict[str, torch.Tens
     Returns
     -------
     dict of str to torch.Tensor
-        Keys ``encoders.<view>.*``; give it to :func:`rnalabel.train.fit` as ``init_state`` and run only the
+        Keys ``encoders.<view>.*``; give it to :func:`rnalabel.engine.training.fit` as ``init_state`` and run only the
         ``fusion`` stage to train Part B on those CNNs.
     """
     return {f"encoders.{view}.{k}": v.detach().clone()
@@ -367,7 +321,7 @@ class MMFA(nn.Module):
     def forward(self, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.fuse(self.deep_features(x)).logits
 
-    # training hooks (called by rnalabel.train.fit) ----------------------------------------------------------
+    # training hooks (called by rnalabel.engine.training.fit) ----------------------------------------------------------
     def training_stages(self) -> tuple[str, ...]:
         """``("features", "fusion")``, or ``("fusion",)`` when trained end to end."""
         return ("fusion",) if self.feature_training == "joint" else ("features", "fusion")

@@ -22,51 +22,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rnalabel.models.base import (
-    InputSpec,
+from rnalabel.models.layers import (
+    DilatedResidualBlock,
     common_length,
     concat_positions,
     glorot_init,
     pooled_length,
     position_inputs,
-    register_model,
 )
-
-
-class DilatedResidualBlock(nn.Module):
-    """conv(k) + BN, then for each dilation d: ReLU, dropout, conv(k, dilation=d) + BN; add the input; ReLU.
-
-    Parameters
-    ----------
-    channels : int
-    kernel_size : int
-        Default is 3.
-    dilations : tuple of int
-        Default is (2, 4, 8).
-    dropout : float
-        Default is 0.1.
-    """
-
-    def __init__(
-        self, channels: int, *, kernel_size: int = 3, dilations: tuple[int, ...] = (2, 4, 8), dropout: float = 0.1
-    ) -> None:
-        super().__init__()
-        layers: list[nn.Module] = [
-            nn.Conv1d(channels, channels, kernel_size, padding="same", bias=False),
-            nn.BatchNorm1d(channels),
-        ]
-        for d in dilations:
-            layers += [
-                nn.ReLU(),
-                nn.Dropout(dropout),
-                nn.Conv1d(channels, channels, kernel_size, padding="same", dilation=d, bias=False),
-                nn.BatchNorm1d(channels),
-            ]
-        self.body = nn.Sequential(*layers)
-        self.act = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(x + self.body(x))
+from rnalabel.models.registry import InputSpec, register_model
 
 
 @register_model("multiresbind")

@@ -116,3 +116,8 @@ def build_view(spec: dict[str, Any]) -> View:
 def featurize(views: dict[str, View], dataset: Dataset) -> dict[str, np.ndarray]:
     """Apply every view to ``dataset``: ``{name: array}`` in the order of ``views``."""
     return {name: view.transform(dataset) for name, view in views.items()}
+
+
+def views_from_specs(specs: dict[str, dict[str, Any]]) -> dict[str, View]:
+    """Build the views of a recipe or card, in order."""
+    return {name: build_view(spec) for name, spec in specs.items()}

@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rnalabel.data.sequence import PAD
 from rnalabel.errors import ConfigError
-from rnalabel.sequence import PAD
 from rnalabel.views.base import View, register_view
 
 if TYPE_CHECKING:

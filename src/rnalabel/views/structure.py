@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rnalabel.data.sequence import decode
 from rnalabel.errors import ConfigError
-from rnalabel.sequence import decode
 from rnalabel.views.base import View, register_view
 
 if TYPE_CHECKING:

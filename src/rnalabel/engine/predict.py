@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnalabel._runtime import preserve_state, resolve_device, resolve_precision, to_tensors
 from rnalabel.data import Dataset, atomic_path, make_windows
-from rnalabel.labelmodel import LabelModel, preserve_state, resolve_device, resolve_precision, to_tensors
+from rnalabel.engine.bundle import LabelModel
 
 
 @dataclass

@@ -1,11 +1,11 @@
 import pytest
 
+from rnalabel.engine.recipe import Recipe, TrainConfig, load_recipe, recipe_names
 from rnalabel.errors import ConfigError
-from rnalabel.recipe import Recipe, TrainConfig, load_recipe, recipe_names
 
 
 def test_builtin_recipes_load_and_build():
-    from rnalabel.labelmodel import views_from_specs
+    from rnalabel.views.base import views_from_specs
 
     names = recipe_names()
     assert {"multiresbind", "deepripe", "deepbind"} <= set(names)
@@ -55,19 +55,19 @@ def test_unknown_view_type_and_param():
 
 
 def test_precision_auto_resolves_by_hardware(monkeypatch):
-    from rnalabel import labelmodel
-    from rnalabel.recipe import TrainConfig
+    from rnalabel import _runtime as runtime
+    from rnalabel.engine.recipe import TrainConfig
 
     assert TrainConfig(precision="auto").precision == "auto"
-    assert labelmodel.resolve_precision("32", "cpu") == "32"
-    assert labelmodel.resolve_precision("bf16-mixed", "cpu") == "bf16-mixed"
-    monkeypatch.setattr(labelmodel, "_cpu_has_bf16", lambda: False)
-    assert labelmodel.resolve_precision("auto", "cpu") == "32"
-    monkeypatch.setattr(labelmodel, "_cpu_has_bf16", lambda: True)
-    assert labelmodel.resolve_precision("auto", "cpu") == "bf16-mixed"
+    assert runtime.resolve_precision("32", "cpu") == "32"
+    assert runtime.resolve_precision("bf16-mixed", "cpu") == "bf16-mixed"
+    monkeypatch.setattr(runtime, "_cpu_has_bf16", lambda: False)
+    assert runtime.resolve_precision("auto", "cpu") == "32"
+    monkeypatch.setattr(runtime, "_cpu_has_bf16", lambda: True)
+    assert runtime.resolve_precision("auto", "cpu") == "bf16-mixed"
 
 
 def test_default_recipe_uses_auto_precision():
-    from rnalabel.recipe import load_recipe
+    from rnalabel.engine.recipe import load_recipe
 
     assert load_recipe("multiresbind").train.precision == "auto"

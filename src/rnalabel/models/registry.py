@@ -8,12 +8,10 @@ the registry before anything is constructed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-import torch
 from torch import nn
 
 from rnalabel.errors import ConfigError
@@ -108,35 +106,3 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     d.pop("inputs", None)
     d.pop("n_labels", None)
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
-
-def glorot_init(module: nn.Module) -> None:
-    """Glorot (Xavier) uniform weights and zero biases for every conv and linear layer, as Keras does."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv1d | nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-
-
-def position_inputs(inputs: tuple[InputSpec, ...]) -> list[InputSpec]:
-    return [s for s in inputs if s.kind == "position"]
-
-
-def concat_positions(x: Mapping[str, torch.Tensor], specs: list[InputSpec]) -> torch.Tensor:
-    """Concatenate per-position views along channels, in ``specs`` order: (N, sum C, L)."""
-    if len(specs) == 1:
-        return x[specs[0].name]
-    return torch.cat([x[s.name] for s in specs], dim=1)
-
-
-def common_length(specs: list[InputSpec], model: str) -> int:
-    lengths = {s.length for s in specs}
-    if len(lengths) != 1:
-        raise ConfigError(f"model {model!r} needs per-position views of one length; got {sorted(lengths)}.")
-    return lengths.pop()
-
-
-def pooled_length(length: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1) -> int:
-    """Output length of a conv/pool layer (PyTorch's formula, floor mode)."""
-    return math.floor((length + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1)

@@ -1,7 +1,7 @@
 import numpy as np
 
 from rnalabel.data import Dataset
-from rnalabel.predict import predict
+from rnalabel.engine.predict import predict
 
 
 def test_batch_size_independence(trained_tiny, demo_small):
@@ -46,8 +46,8 @@ def test_bf16_inference_is_close_and_auto_follows_training(trained_tiny, demo_sm
 
     import pytest
 
+    from rnalabel.engine.predict import inference_bf16
     from rnalabel.errors import ConfigError
-    from rnalabel.predict import inference_bf16
 
     sub = demo_small.subset(np.arange(64))
     a = predict(trained_tiny, sub, precision="32", progress=False).scores

@@ -59,7 +59,7 @@ class TrainConfig:
     precision : "auto", "32", "bf16-mixed" or "16-mixed"
         "auto" is bf16-mixed on hardware with native bfloat16 arithmetic (a CUDA GPU that supports it, a CPU with
         AVX512-BF16 or AMX) and 32 elsewhere, where emulated bf16 would be slower; see
-        :func:`rnalabel.labelmodel.resolve_precision`. Default is "32".
+        :func:`rnalabel._runtime.resolve_precision`. Default is "32".
     seed : int
         Default is 0.
     num_workers : int

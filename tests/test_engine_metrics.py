@@ -8,7 +8,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from rnalabel.metrics import choose_thresholds, evaluate_arrays
+from rnalabel.engine.metrics import choose_thresholds, evaluate_arrays
 
 
 @pytest.fixture

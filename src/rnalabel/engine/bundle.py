@@ -1,4 +1,8 @@
-"""Model files: a directory with ``model.safetensors`` and ``card.json``. Loading never unpickles.
+"""A trained model and its files.
+
+:class:`LabelModel` is a network together with everything needed to use it (views, labels, window, thresholds,
+card); it is what :func:`rnalabel.engine.training.fit` returns. On disk it is a directory with
+``model.safetensors`` and ``card.json`` (:func:`save_model`, :func:`load_model`). Loading never unpickles.
 
 The card records the label names, the views and their parameters, the model class and hyper-parameters, the
 recipe, the data provenance, the metrics, the per-label thresholds, the package version and the SHA-256 of the
@@ -10,20 +14,72 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from rnalabel import __version__
-from rnalabel.data import atomic_path, write_text_atomic
+from rnalabel.data import Dataset, atomic_path, write_text_atomic
+from rnalabel.engine.metrics import _jsonable
+from rnalabel.engine.recipe import Recipe
 from rnalabel.errors import ConfigError, ModelFileError
-from rnalabel.labelmodel import LabelModel, views_from_specs
-from rnalabel.metrics import _jsonable
-from rnalabel.models.base import InputSpec, build_model, config_to_dict
-from rnalabel.recipe import Recipe
+from rnalabel.models.registry import InputSpec, build_model, config_to_dict
+from rnalabel.views.base import View, views_from_specs
+
+
+@dataclass
+class LabelModel:
+    """A network and its featurisation.
+
+    Attributes
+    ----------
+    module : torch.nn.Module
+        Takes ``{view name: tensor}``, returns (N, K) logits.
+    recipe : Recipe
+        The recipe it was trained with (views with data-dependent parameters filled in).
+    views : dict of str to View
+    inputs : list of InputSpec
+    label_names : list of str
+    window : int
+        Input width in nucleotides; longer sequences are scanned.
+    stride : int
+        Scanning stride.
+    thresholds : numpy.ndarray, shape=(K,)
+        Per-label decision thresholds (chosen on validation data).
+    card : dict
+        Everything else the model card records (provenance, metrics, history ...).
+    """
+
+    module: nn.Module
+    recipe: Recipe
+    views: dict[str, View]
+    inputs: list[InputSpec]
+    label_names: list[str]
+    window: int
+    stride: int
+    thresholds: np.ndarray
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.label_names)
+
+    def featurize(self, dataset: Dataset) -> dict[str, np.ndarray]:
+        """The model's input arrays for ``dataset`` (whose rows must already be windows of ``window`` nt)."""
+        return {name: view.transform(dataset) for name, view in self.views.items()}
+
+    def label_index(self, name: str) -> int:
+        from rnalabel.errors import LabelError
+
+        if name not in self.label_names:
+            shown = ", ".join(self.label_names[:30]) + (" ..." if self.n_labels > 30 else "")
+            raise LabelError(f"the model has no label {name!r}.", remedy=f"choose one of: {shown}.")
+        return self.label_names.index(name)
+
 
 WEIGHTS = "model.safetensors"
 CARD = "card.json"

@@ -1,4 +1,4 @@
-"""Training with Lightning: masked multi-label losses, early stopping, best-weights restore, thresholds.
+"""Training with Lightning: the recipe's masked loss, early stopping, best-weights restore, thresholds.
 
 :func:`fit` is the one call behind ``rnalabel train``: it carves a validation split when the dataset has none,
 fits the views (data-dependent parameters), featurises once, trains with Adam and early stopping on validation
@@ -20,68 +20,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from rnalabel._runtime import resolve_device, resolve_precision
 from rnalabel.data import Dataset, make_windows, split_iterative
+from rnalabel.engine.bundle import LabelModel
+from rnalabel.engine.losses import masked_bce, masked_focal, positive_weights
+from rnalabel.engine.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays
+from rnalabel.engine.recipe import Recipe, TrainConfig
 from rnalabel.errors import ConfigError, InputError, LabelError
-from rnalabel.labelmodel import LabelModel, resolve_device, resolve_precision, views_from_specs
-from rnalabel.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays
-from rnalabel.models.base import InputSpec, build_model
-from rnalabel.recipe import Recipe, TrainConfig
+from rnalabel.models.registry import InputSpec, build_model
+from rnalabel.views.base import views_from_specs
 
 log = logging.getLogger(__name__)
-
-
-# losses -----------------------------------------------------------------------------------------------------
-def masked_bce(logits: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean binary cross-entropy over the known (non-NaN) entries of ``target``.
-
-    Parameters
-    ----------
-    logits, target : torch.Tensor, shape=(N, K)
-        ``target`` holds 1 / 0 / NaN (unknown, skipped).
-    pos_weight : torch.Tensor, shape=(K,), optional
-        Weight of the positive term per label. Default is None.
-    """
-    mask = ~torch.isnan(target)
-    t = torch.where(mask, target, torch.zeros_like(target))
-    loss = F.binary_cross_entropy_with_logits(logits.float(), t, pos_weight=pos_weight, reduction="none")
-    m = mask.float()
-    return (loss * m).sum() / m.sum().clamp_min(1.0)
-
-
-def masked_focal(
-    logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0, pos_weight: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Focal loss (Lin et al. 2017), mean over the known entries: BCE scaled by ``(1 - p_t) ** gamma``."""
-    mask = ~torch.isnan(target)
-    t = torch.where(mask, target, torch.zeros_like(target))
-    logits = logits.float()
-    bce = F.binary_cross_entropy_with_logits(logits, t, pos_weight=pos_weight, reduction="none")
-    p = torch.sigmoid(logits)
-    p_t = p * t + (1 - p) * (1 - t)
-    m = mask.float()
-    return ((1 - p_t).pow(gamma) * bce * m).sum() / m.sum().clamp_min(1.0)
-
-
-def positive_weights(labels: np.ndarray, mode: str, mu: float = 0.5) -> np.ndarray | None:
-    """Per-label positive-class weights from training labels.
-
-    ``"balanced"``: n_neg / n_pos. ``"log"``: max(1, log(mu * n_known / n_pos)), DeepRiPe's
-    ``create_class_weight`` with mu = 0.5. ``"none"``: None.
-    """
-    if mode == "none":
-        return None
-    known = ~np.isnan(labels)
-    pos = np.sum(labels == 1, axis=0).astype(np.float64)
-    n = known.sum(axis=0).astype(np.float64)
-    pos_c = np.maximum(pos, 1.0)
-    if mode == "balanced":
-        w = (n - pos) / pos_c
-    else:
-        w = np.maximum(1.0, np.log(np.maximum(mu * n / pos_c, 1e-12)))
-    return np.maximum(w, 1e-3).astype(np.float32)
 
 
 # data -------------------------------------------------------------------------------------------------------
@@ -337,7 +288,7 @@ def fit(
     Parameters
     ----------
     recipe : Recipe
-        See :func:`rnalabel.recipe.load_recipe`.
+        See :func:`rnalabel.engine.recipe.load_recipe`.
     dataset : Dataset
         With labels; its ``split`` column (train/val/test) is honoured, a missing ``val`` is carved from train
         (stratified, seeded), and ``test`` rows are never used for anything but the final evaluation.
@@ -431,7 +382,7 @@ def fit(
         module=module, recipe=fitted, views=views, inputs=inputs, label_names=list(dataset.label_names),
         window=window, stride=stride, thresholds=np.full(dataset.n_labels, 0.5),
     )
-    from rnalabel.predict import predict, predict_arrays
+    from rnalabel.engine.predict import predict, predict_arrays
 
     val_scores = predict_arrays(model, x_va, device=dev, progress=False)
     model.thresholds = choose_thresholds(val_ds.labels, val_scores)

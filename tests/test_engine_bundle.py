@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnalabel.checkpoint import load_model, save_model
+from rnalabel.engine.bundle import load_model, save_model
+from rnalabel.engine.predict import predict
 from rnalabel.errors import ModelFileError
-from rnalabel.predict import predict
 
 
 def test_save_load_predict_identical(trained_tiny, demo_small, tmp_path):

@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from rnalabel.data import Dataset
+from rnalabel.engine.losses import masked_bce, masked_focal, positive_weights
+from rnalabel.engine.training import fit, prepare_splits
 from rnalabel.errors import InputError, LabelError
-from rnalabel.train import fit, masked_bce, masked_focal, positive_weights, prepare_splits
 from tests.helpers import tiny_recipe
 
 
@@ -43,7 +44,7 @@ def test_prepare_splits_carves_validation(demo_small):
 
 
 def test_fit_learns_planted_motifs_and_reports():
-    from rnalabel.demo import make_demo_dataset
+    from rnalabel.data.synthetic import make_demo_dataset
 
     ds = make_demo_dataset(2000, seed=3)
     recipe = tiny_recipe().with_train(max_epochs=6, patience=6, lr=3e-3)

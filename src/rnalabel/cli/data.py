@@ -1,7 +1,7 @@
 """``rnalabel data ...``: import public formats, build multi-label datasets, list sources, print statistics.
 
 Each command parses its arguments and calls one library function (:func:`rnalabel.io.importers.import_dataset`,
-:func:`rnalabel.builders.build`); datasets are written as one Parquet file, atomically.
+:func:`rnalabel.io.benchmark_sets.build`); datasets are written as one Parquet file, atomically.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from rnalabel.cli import friendly, out_console
+from rnalabel.cli._common import friendly, out_console
 
 data_app = typer.Typer(
     help="Import, build and inspect datasets. rnalabel ships importers, not data: `rnalabel data sources` "
@@ -89,8 +89,8 @@ def build(
     labels: str = typer.Option(None, "--labels", help="mirloc: comma-separated compartments (default all 6)."),
 ) -> None:
     """Build a multi-label dataset from a public data set folder and write it as Parquet."""
-    from rnalabel.builders import build as build_dataset
     from rnalabel.errors import InputError
+    from rnalabel.io.benchmark_sets import build as build_dataset
 
     if n_negative.strip().lower() == "all":
         n_neg = None

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rnalabel.checkpoint import load_model
+from rnalabel.engine.bundle import load_model
+from rnalabel.engine.predict import predict
 from rnalabel.io import read_input
-from rnalabel.predict import predict
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

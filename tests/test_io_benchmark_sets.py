@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnalabel.builders import (
+from rnalabel.errors import InputError
+from rnalabel.io.benchmark_sets import (
     build,
     build_eclip_multilabel,
     build_mirna_localization,
@@ -14,7 +15,6 @@ from rnalabel.builders import (
     load_rbp31_experiment,
     rbp31_experiments,
 )
-from rnalabel.errors import InputError
 from tests.fake_layouts import MIRLOC_CSV, write_eclip, write_rbp31
 
 nan = np.nan

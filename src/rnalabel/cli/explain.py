@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from rnalabel.cli import console, friendly, out_console
+from rnalabel.cli._common import console, friendly, out_console
 
 
 @friendly

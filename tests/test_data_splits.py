@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnalabel.data import Dataset, _stratified_two_way, split_iterative
+from rnalabel.data import Dataset, split_iterative
+from rnalabel.data.splits import _stratified_two_way
 
 
 def _iterstrat(y: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

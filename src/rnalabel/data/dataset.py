@@ -1,4 +1,4 @@
-"""The in-memory dataset, its Parquet form, windows and multi-label splits.
+"""The in-memory dataset and its Parquet form.
 
 A :class:`Dataset` holds ids, sequences as uint8 tokens ``(N, L)`` padded with 4, their lengths, a label matrix
 ``(N, K)`` float32 with NaN where a label is unknown, optional categorical per-position tracks (region type ...),
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from rnalabel.data.files import atomic_path
+from rnalabel.data.sequence import decode, encode_batch
 from rnalabel.errors import InputError, LabelError
-from rnalabel.sequence import PAD, decode, encode_batch
 
 SPLITS = ("train", "val", "test")
 _META_KEY = b"rnalabel"
@@ -100,7 +100,7 @@ class Dataset:
         split: Sequence[str] | None = None,
         provenance: dict[str, Any] | None = None,
     ) -> Dataset:
-        """Build a dataset from normalised sequences (see :func:`rnalabel.sequence.validate`).
+        """Build a dataset from normalised sequences (see :func:`rnalabel.data.sequence.validate`).
 
         Parameters
         ----------
@@ -282,251 +282,3 @@ def track_from_strings(strings: Sequence[str], categories: Sequence[str], *, wid
     for i, s in enumerate(strings):
         codes[i, : len(s)] = lut[np.frombuffer(s.encode(), dtype=np.uint8)]
     return Track(codes, list(categories))
-
-
-# atomic output -----------------------------------------------------------------------------------------------
-class atomic_path:  # noqa: N801 - used as a context manager
-    """Context manager yielding a temporary path next to ``path``; renamed onto ``path`` only on success.
-
-    A failed write leaves no partial file behind.
-    """
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-
-    def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            umask = os.umask(0)  # mkstemp makes 0600 files; give the usual permissions of a new file
-            os.umask(umask)
-            os.chmod(self.tmp, 0o666 & ~umask)
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
-    return Path(path)
-
-
-# windows ----------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Windows:
-    """Fixed-width windows cut from a dataset, and where each came from.
-
-    Attributes
-    ----------
-    dataset : Dataset
-        One row per window; tokens of width ``window``, padded with 4 where a sequence is shorter.
-    source : numpy.ndarray, shape=(W,), dtype=int64
-        Row of the original dataset each window comes from.
-    start : numpy.ndarray, shape=(W,), dtype=int64
-        0-based start of each window in its sequence.
-    """
-
-    dataset: Dataset
-    source: np.ndarray
-    start: np.ndarray
-
-
-def window_starts(length: int, window: int, stride: int) -> np.ndarray:
-    """Start positions that cover a sequence of ``length`` with windows of ``window`` every ``stride``.
-
-    The last window is aligned to the end of the sequence so no position is left out; a sequence no longer
-    than the window gets one window starting at 0.
-    """
-    if length <= window:
-        return np.zeros(1, dtype=np.int64)
-    starts = list(range(0, length - window + 1, stride))
-    if starts[-1] != length - window:
-        starts.append(length - window)
-    return np.asarray(starts, dtype=np.int64)
-
-
-def make_windows(ds: Dataset, window: int, stride: int) -> Windows:
-    """Cut every sequence into windows of ``window`` nt every ``stride`` nt (see :func:`window_starts`).
-
-    Shorter sequences are padded; labels and tracks are carried along.
-    """
-    if window < 1 or stride < 1:
-        raise InputError(f"window ({window}) and stride ({stride}) must be positive.")
-    starts = [window_starts(int(n), window, stride) for n in ds.lengths]
-    counts = np.fromiter((len(s) for s in starts), dtype=np.int64, count=len(starts))
-    source = np.repeat(np.arange(len(ds)), counts)
-    start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
-    if np.all(counts == 1) and ds.width <= window:  # fast path: nothing to cut
-        pad = window - ds.width
-        tokens = np.pad(ds.tokens, ((0, 0), (0, pad)), constant_values=PAD) if pad else ds.tokens
-        tracks = {
-            k: Track(np.pad(v.codes, ((0, 0), (0, pad)), constant_values=255) if pad else v.codes, v.categories)
-            for k, v in ds.tracks.items()
-        }
-        out = replace(ds, tokens=tokens, tracks=tracks)
-        return Windows(out, source, start)
-    cols = start[:, None] + np.arange(window)[None, :]
-    src_tokens = np.pad(ds.tokens, ((0, 0), (0, window)), constant_values=PAD)
-    tokens = src_tokens[source[:, None], cols]
-    lengths = np.minimum(ds.lengths[source] - start, window).astype(np.int32)
-    # positions past each sequence's end are padding already (the source is padded with 4)
-    tracks = {}
-    for k, v in ds.tracks.items():
-        codes = np.pad(v.codes, ((0, 0), (0, window)), constant_values=255)[source[:, None], cols]
-        tracks[k] = Track(codes, list(v.categories))
-    ids = np.asarray(
-        [f"{ds.ids[s]}" if c == 1 else f"{ds.ids[s]}:{b + 1}-{b + min(window, int(ds.lengths[s]) - b)}"
-         for s, b, c in zip(source, start, counts[source], strict=True)],
-        dtype=object,
-    )
-    out = Dataset(
-        ids=ids,
-        tokens=tokens,
-        lengths=lengths,
-        labels=ds.labels[source],
-        label_names=list(ds.label_names),
-        tracks=tracks,
-        split=None if ds.split is None else ds.split[source],
-        provenance=dict(ds.provenance),
-    )
-    return Windows(out, source, start)
-
-
-# splits -----------------------------------------------------------------------------------------------------
-def split_iterative(
-    ds: Dataset,
-    fractions: tuple[float, float, float] = (0.7, 0.1, 0.2),
-    *,
-    seed: int = 0,
-    only_unsplit: bool = False,
-) -> Dataset:
-    """Assign ``train``/``val``/``test`` by iterative stratification over the labels (seeded).
-
-    The algorithm is ``iterstrat``'s multi-label stratified shuffle split, which keeps each label's positive
-    rate close in every part (Sechidis et al. 2011), run by :func:`_iterative_stratification`: the same splits
-    and random draws as ``iterstrat`` (checked in the tests), about 5x faster on sparse labels (an eCLIP
-    matrix of 333,547 x 92 splits in seconds instead of half a minute). Unknown labels (NaN) count as negative
-    for stratification only.
-
-    Parameters
-    ----------
-    ds : Dataset
-    fractions : (float, float, float)
-        Train, validation and test fractions; they must sum to 1. Default is (0.7, 0.1, 0.2).
-    seed : int
-        Default is 0.
-    only_unsplit : bool
-        When True, keep existing ``test`` rows and split only the rest into train and val in the ratio of
-        the first two fractions. Default is False.
-
-    Returns
-    -------
-    Dataset
-        A copy with its ``split`` column set.
-    """
-    f = np.asarray(fractions, dtype=float)
-    if f.shape != (3,) or np.any(f < 0) or abs(f.sum() - 1) > 1e-6:
-        raise InputError(f"split fractions {tuple(fractions)} must be three non-negative numbers summing to 1.")
-    n = len(ds)
-    y = (np.nan_to_num(ds.labels, nan=0.0) == 1).astype(np.int8)
-    if y.shape[1] == 0:
-        y = np.zeros((n, 1), dtype=np.int8)
-    split = np.full(n, "train", dtype=object)
-    if only_unsplit and ds.split is not None:
-        split = ds.split.copy()
-        rest = np.flatnonzero(split != "test")
-        val_frac = f[1] / max(f[0] + f[1], 1e-12)
-        split[rest] = "train"
-        if val_frac > 0 and len(rest) > 1:
-            _, v = _stratified_two_way(y[rest], val_frac, seed)
-            split[rest[v]] = "val"
-        return ds.with_split(split)
-    idx = np.arange(n)
-    if f[2] > 0:
-        rest, test = _stratified_two_way(y, f[2], seed)
-        split[test] = "test"
-        idx = rest
-    if f[1] > 0 and len(idx) > 1:
-        _, v = _stratified_two_way(y[idx], f[1] / (f[0] + f[1]), seed + 1)
-        split[idx[v]] = "val"
-    return ds.with_split(split)
-
-
-def _stratified_two_way(y: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    n = len(y)
-    n_b = int(round(frac * n))
-    if n_b <= 0:
-        return np.arange(n), np.zeros(0, dtype=np.int64)
-    if n_b >= n:
-        return np.zeros(0, dtype=np.int64), np.arange(n)
-    if y.shape[1] == 1:  # iterstrat wants a multi-label indicator matrix: add the complement column
-        y = np.hstack([y, 1 - y])
-    # as iterstrat.MultilabelStratifiedShuffleSplit(n_splits=1, test_size=n_b / n, random_state=seed) does it
-    n_test = int(np.ceil(n_b / n * n))  # scikit-learn's _validate_shuffle_split, float round-off included
-    rng = np.random.RandomState(seed)
-    r = np.array([n - n_test, n_test]) / n
-    order = np.arange(n)
-    rng.shuffle(order)
-    folds = _iterative_stratification(np.asarray(y, dtype=bool)[order], r, rng)
-    in_b = folds[np.argsort(order)] == 1
-    return np.flatnonzero(~in_b), np.flatnonzero(in_b)
-
-
-def _iterative_stratification(y: np.ndarray, r: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
-    """Iterative stratification (Sechidis et al. 2011) of boolean labels ``y`` (N, K) into folds of ratios ``r``.
-
-    A re-implementation of ``iterstrat.ml_stratifiers.IterativeStratification`` giving the same folds with the
-    same random draws: it keeps per-sample and per-label index lists and running counts instead of re-summing
-    the (N, K) matrix for every label and using NumPy for every sample. Returns the fold of each row (N,).
-    """
-    n, k = y.shape
-    fr = range(len(r))
-    c_folds = (r * n).tolist()  # desired rows per fold
-    c_labels = np.outer(r, y.sum(axis=0)).tolist()  # desired positives per fold and label
-    rows, cols = np.nonzero(y)  # by row, labels ascending
-    row_ptr = np.searchsorted(rows, np.arange(n + 1)).tolist()
-    row_labels = cols.tolist()
-    by_label = np.lexsort((rows, cols))
-    label_rows = rows[by_label].tolist()
-    label_ptr = np.searchsorted(cols[by_label], np.arange(k + 1)).tolist()
-    remaining = np.bincount(cols, minlength=k).astype(np.int64)
-    done = bytearray(n)
-    out = [0] * n
-    while True:
-        left = remaining[remaining > 0]
-        if len(left) == 0:
-            break
-        cand = np.flatnonzero(remaining == left.min())  # the rarest label, ties broken at random
-        lab = int(cand[rng.choice(cand.shape[0])]) if len(cand) > 1 else int(cand[0])
-        for s in label_rows[label_ptr[lab]:label_ptr[lab + 1]]:
-            if done[s]:
-                continue
-            want = [c_labels[f][lab] for f in fr]
-            best = [f for f in fr if want[f] == max(want)]
-            if len(best) > 1:  # ties: the fold that wants most rows, then at random
-                most = max(c_folds[f] for f in best)
-                best = [f for f in best if c_folds[f] == most]
-                fold = best[rng.choice(len(best))] if len(best) > 1 else best[0]
-            else:
-                fold = best[0]
-            out[s] = fold
-            done[s] = 1
-            for lab2 in row_labels[row_ptr[s]:row_ptr[s + 1]]:
-                c_labels[fold][lab2] -= 1
-                remaining[lab2] -= 1
-            c_folds[fold] -= 1
-    for s in range(n):  # rows without any positive label: the fold that wants most rows
-        if not done[s]:
-            most = max(c_folds)
-            best = [f for f in fr if c_folds[f] == most]
-            fold = best[rng.choice(len(best))] if len(best) > 1 else best[0]
-            out[s] = fold
-            c_folds[fold] -= 1
-    return np.asarray(out, dtype=np.int64)

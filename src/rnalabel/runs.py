@@ -1,4 +1,4 @@
-"""One call per CLI command: read inputs, do the work, write a run folder. The CLI only parses arguments.
+"""Run folders: one call per CLI command. Read inputs, do the work, write the files; the CLI only parses arguments.
 
 * :func:`train_run`: dataset + recipe -> run folder (model card, weights, metrics, history, curves).
 * :func:`evaluate_run`: run folder + labelled data -> metrics (JSON) and curves (PNG).
@@ -11,17 +11,15 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
-
-from rnalabel.checkpoint import load_model, save_model
 from rnalabel.data import Dataset, write_text_atomic
-from rnalabel.errors import InputError, LabelError
+from rnalabel.engine.bundle import LabelModel, load_model, save_model
+from rnalabel.engine.evaluate import evaluate
+from rnalabel.engine.metrics import MultiLabelScores
+from rnalabel.engine.predict import Predictions, predict
+from rnalabel.engine.recipe import Recipe, load_recipe
+from rnalabel.engine.training import FitReport, fit
+from rnalabel.errors import InputError
 from rnalabel.io import read_input
-from rnalabel.labelmodel import LabelModel
-from rnalabel.metrics import MultiLabelScores, evaluate_arrays
-from rnalabel.predict import Predictions, predict
-from rnalabel.recipe import Recipe, load_recipe
-from rnalabel.train import FitReport, fit
 
 
 def _dataset(data: Dataset | str | os.PathLike) -> Dataset:
@@ -59,7 +57,7 @@ def train_run(
     devices : int or "auto"
         Default is 1.
     **train_overrides
-        Any :class:`rnalabel.recipe.TrainConfig` field (``max_epochs``, ``batch_size``, ``lr``, ``seed`` ...);
+        Any :class:`rnalabel.engine.recipe.TrainConfig` field (``max_epochs``, ``batch_size``, ``lr``, ``seed`` ...);
         None values are ignored.
     """
     from dataclasses import replace
@@ -82,42 +80,6 @@ def train_run(
     return model, report
 
 
-def align_labels(model: LabelModel, ds: Dataset) -> np.ndarray:
-    """The dataset's labels in the model's label order; labels the dataset lacks are NaN (unknown)."""
-    common = [n for n in model.label_names if n in ds.label_names]
-    if not common:
-        raise LabelError(
-            "the data has none of the model's labels.",
-            remedy=f"the model predicts: {', '.join(model.label_names[:20])}; name the label columns alike.",
-        )
-    y = np.full((len(ds), model.n_labels), np.nan, dtype=np.float32)
-    for j, n in enumerate(model.label_names):
-        if n in ds.label_names:
-            y[:, j] = ds.labels[:, ds.label_names.index(n)]
-    return y
-
-
-def evaluate(
-    model: LabelModel,
-    dataset: Dataset,
-    *,
-    batch_size: int = 512,
-    device: str | None = None,
-    progress: bool = True,
-    precision: str = "auto",
-) -> tuple[MultiLabelScores, np.ndarray, np.ndarray]:
-    """Score ``model`` on a labelled dataset (matched by label name) at the card's thresholds.
-
-    Returns
-    -------
-    (MultiLabelScores, y_true (N, K), y_score (N, K))
-    """
-    y = align_labels(model, dataset)
-    scores = predict(model, dataset, batch_size=batch_size, device=device, progress=progress,
-                     precision=precision).scores
-    return evaluate_arrays(y, scores, label_names=model.label_names, thresholds=model.thresholds), y, scores
-
-
 def evaluate_run(
     model_dir: str | os.PathLike,
     data: Dataset | str | os.PathLike,
@@ -138,7 +100,7 @@ def evaluate_run(
         ``test``, ``val``, ``train`` or ``all``; a dataset without a split column is used whole.
         Default is "test".
     precision : "auto", "32" or "bf16"
-        Inference arithmetic (see :func:`rnalabel.predict.predict_arrays`). Default is "auto" (as trained).
+        Inference arithmetic (see :func:`rnalabel.engine.predict.predict_arrays`). Default is "auto" (as trained).
     """
     model = load_model(model_dir)
     ds = _dataset(data)

@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+from rnalabel.engine.losses import masked_bce
+from rnalabel.engine.metrics import per_label_auc
 from rnalabel.errors import ConfigError
-from rnalabel.metrics import per_label_auc
-from rnalabel.models.base import InputSpec, build_model
-from rnalabel.models.mmfa import gradient_reversal, orthogonality_loss, view_attention, view_encoder_state
-from rnalabel.train import masked_bce
+from rnalabel.models.layers import gradient_reversal, orthogonality_loss, view_attention
+from rnalabel.models.mmfa import view_encoder_state
+from rnalabel.models.registry import InputSpec, build_model
 
 SMALL = {"filters": 8, "kernel": 4, "hidden": 16, "dropout": 0.0}
 SPECS = [InputSpec("a", "position", 4, 20), InputSpec("b", "position", 20, 18), InputSpec("c", "position", 440, 30)]

@@ -10,13 +10,13 @@ import yaml
 from torch import nn
 from typer.testing import CliRunner
 
-from rnalabel.checkpoint import load_model, save_model
+from rnalabel.engine.bundle import load_model, save_model
+from rnalabel.engine.predict import predict
+from rnalabel.engine.recipe import Recipe, TrainConfig, load_recipe
+from rnalabel.engine.training import fit
 from rnalabel.errors import ConfigError
-from rnalabel.models.base import InputSpec, register_model
 from rnalabel.models.mmfa import view_encoder_state
-from rnalabel.predict import predict
-from rnalabel.recipe import Recipe, TrainConfig, load_recipe
-from rnalabel.train import fit
+from rnalabel.models.registry import InputSpec, register_model
 
 FAST = TrainConfig(batch_size=64, max_epochs=1, patience=1, seed=0)
 
@@ -139,8 +139,8 @@ def test_cli_trains_the_mmfa_recipe(demo_small, tmp_path):
 
 
 def test_builtin_mmfa_recipes_build():
-    from rnalabel.models.base import build_model
-    from rnalabel.recipe import recipe_names
+    from rnalabel.engine.recipe import recipe_names
+    from rnalabel.models.registry import build_model
     from rnalabel.views import build_view
 
     names = [n for n in recipe_names() if n.startswith(("mmfa", "viewcnn"))]

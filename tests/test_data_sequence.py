@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from rnalabel.errors import SequenceError
-from rnalabel.sequence import (
+from rnalabel.data.sequence import (
     are_valid,
     decode,
     encode,
@@ -12,6 +11,7 @@ from rnalabel.sequence import (
     reverse_complement,
     validate,
 )
+from rnalabel.errors import SequenceError
 
 
 def test_normalize_strips_uppercases_and_converts_t():

@@ -1,0 +1,72 @@
+"""Where and how arithmetic runs: the device, bfloat16 support and training precision, tensors on a device, and a
+context that restores a module's device and mode."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def native_bf16(device: str | torch.device | None = None) -> bool:
+    """Whether ``device`` does bfloat16 arithmetic natively (so bf16 autocast is a speed-up, not an emulation).
+
+    CUDA: ``torch.cuda.is_bf16_supported()``. CPU: the ``avx512_bf16`` or ``amx_bf16`` flag in ``/proc/cpuinfo``
+    (Linux; other systems answer False).
+    """
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if dev.type != "cpu":
+        return False
+    return _cpu_has_bf16()
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str, device: str | torch.device | None = None) -> str:
+    """The Lightning precision a recipe's ``precision`` means on ``device`` ("auto" -> bf16-mixed or 32)."""
+    if precision == "auto":
+        return "bf16-mixed" if native_bf16(device) else "32"
+    return precision
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` means CUDA when present, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def to_tensors(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in arrays.items()}
+
+
+class preserve_state:  # noqa: N801 - context manager
+    """Put a module in eval mode on ``device`` and restore its mode and device afterwards (tangermeme's habit)."""
+
+    def __init__(self, module: nn.Module, device: torch.device) -> None:
+        self.module, self.device = module, device
+
+    def __enter__(self) -> nn.Module:
+        self.training = self.module.training
+        p = next(self.module.parameters(), None)
+        self.old_device = p.device if p is not None else torch.device("cpu")
+        self.module.eval().to(self.device)
+        return self.module
+
+    def __exit__(self, *exc) -> None:
+        self.module.train(self.training).to(self.old_device)

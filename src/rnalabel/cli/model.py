@@ -1,0 +1,102 @@
+"""``rnalabel train | evaluate | predict | recipes``: the commands that make and use a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from rnalabel.cli._common import example_line, friendly, out_console, scores_table
+
+
+@friendly
+def train(
+    data: Path = typer.Argument(..., help="Labelled dataset: rnalabel Parquet, or a CSV/TSV label table."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (model card, weights, metrics)."),
+    recipe: str = typer.Option("multiresbind", "--recipe", "-r", help="Built-in recipe name or YAML path."),
+    epochs: int = typer.Option(None, "--epochs", help="Max epochs (recipe's value when not given)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Batch size (recipe's value when not given)."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate (recipe's value when not given)."),
+    patience: int = typer.Option(None, "--patience", help="Early-stopping patience in epochs."),
+    loss: str = typer.Option(None, "--loss", help="bce or focal (recipe's value when not given)."),
+    pos_weight: str = typer.Option(None, "--pos-weight", help="none, balanced or log."),
+    precision: str = typer.Option(
+        None, "--precision", help="auto (bf16-mixed where the hardware has native bf16, else 32), 32, bf16-mixed or "
+        "16-mixed (recipe's value when not given)."),
+    seed: int = typer.Option(None, "--seed", help="Random seed (recipe's value when not given)."),
+    window: int = typer.Option(None, "--window", help="Input width in nt (default: longest training sequence)."),
+    stride: int = typer.Option(None, "--stride", help="Scanning stride for long sequences (default: window/2)."),
+    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
+    devices: int = typer.Option(1, "--devices", help="Number of devices; >1 trains with DDP."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Train a recipe on a labelled dataset and write a run folder."""
+    from rnalabel.runs import train_run
+
+    model, report = train_run(
+        data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
+        max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
+        precision=precision, seed=seed,
+    )
+    final = report.test or report.val
+    which = "test" if report.test is not None else "validation"
+    out_console.print(scores_table(f"{model.recipe.name}: {which} split (n={final.n})", final))
+    out_console.print(example_line(final))
+    out_console.print(f"best epoch {report.best_epoch} of {len(report.history)}; "
+                      f"{report.seconds:.1f} s; run folder: {out}")
+
+
+@friendly
+def evaluate(
+    run: Path = typer.Argument(..., help="Run folder (model card + weights)."),
+    data: Path = typer.Argument(..., help="Labelled data: rnalabel Parquet, or a CSV/TSV label table."),
+    split: str = typer.Option("test", "--split", help="test, val, train or all."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write metrics JSON here."),
+    plot: Path = typer.Option(None, "--plot", help="Write ROC/PR curves PNG here."),
+    batch_size: int = typer.Option(512, "--batch-size"),
+    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
+    precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
+) -> None:
+    """Evaluate a trained model on labelled data (labels matched by name)."""
+    from rnalabel.runs import evaluate_run
+
+    scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
+                          precision=precision)
+    out_console.print(scores_table(f"{run.name} on {data.name} ({split}, n={scores.n})", scores))
+    out_console.print(example_line(scores))
+    if scores.undefined:
+        out_console.print(f"undefined (one class only in these data): {', '.join(scores.undefined)}")
+
+
+@friendly
+def predict(
+    run: Path = typer.Argument(..., help="Run folder (model card + weights)."),
+    data: Path = typer.Argument(..., help="Sequences: FASTA (plain or .gz), CSV/TSV table, or Parquet."),
+    out: Path = typer.Option(..., "--out", "-o", help="Per-sequence TSV (max over windows)."),
+    windows: Path = typer.Option(None, "--windows", help="Also write a per-window TSV here."),
+    batch_size: int = typer.Option(512, "--batch-size"),
+    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
+    precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
+) -> None:
+    """Predict label probabilities; long sequences are scanned with the card's window and stride."""
+    from rnalabel.runs import predict_run
+
+    preds = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
+                        precision=precision)
+    out_console.print(f"{len(preds.ids)} sequences, {len(preds.window_source)} windows -> {out}")
+
+
+def recipes() -> None:
+    """List the built-in recipes."""
+    from rnalabel.engine.recipe import load_recipe, recipe_names
+
+    t = Table(title="built-in recipes")
+    t.add_column("name")
+    t.add_column("model")
+    t.add_column("views")
+    t.add_column("description")
+    for name in recipe_names():
+        r = load_recipe(name)
+        t.add_row(name, r.model, ", ".join(f"{k}:{v['type']}" for k, v in r.views.items()), r.description)
+    out_console.print(t)
