@@ -66,3 +66,37 @@ def test_config_roundtrip_via_dict():
 
 def test_registry_lists_builtins():
     assert {"multiresbind", "deepripe", "deepbind"} <= set(MODELS)
+
+
+def test_config_is_derived_from_the_constructor_once():
+    import dataclasses
+    import inspect
+
+    from rnalabel.models import register_model
+
+    for name, cls in MODELS.items():
+        sig = inspect.signature(cls.__init__).parameters
+        fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+        assert set(fields) == set(sig) - {"self"}, name
+        for f in fields.values():
+            if sig[f.name].default is not inspect.Parameter.empty:
+                assert f.default == sig[f.name].default, (name, f.name)
+    cfg = MODELS["deepbind"].Config(inputs=tuple(inputs()), n_labels=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.filters = 4
+    m = MODELS["deepbind"].from_config(cfg)
+    assert m.head[-1].out_features == 3
+
+    with pytest.raises(TypeError, match="keyword-only"):
+        @register_model("positional")
+        class Positional(torch.nn.Module):
+            def __init__(self, inputs, n_labels):
+                super().__init__()
+
+    with pytest.raises(TypeError, match="embed"):
+        @register_model("no-embed", kinds=("embedding",))
+        class NoEmbed(torch.nn.Module):
+            def __init__(self, *, inputs, n_labels):
+                super().__init__()
+    assert "positional" not in MODELS and "no-embed" not in MODELS
+    assert MODELS["multiresbind"].kinds[0] == "windowed"

@@ -5,7 +5,6 @@ global max and average pooling, one hidden dense layer with dropout, K logits.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -33,14 +32,6 @@ class DeepBind(nn.Module):
         Default is 0.5.
     """
 
-    @dataclass(frozen=True)
-    class Config:
-        inputs: tuple[InputSpec, ...]
-        n_labels: int
-        filters: int = 16
-        kernel: int = 24
-        hidden: int = 32
-        dropout: float = 0.5
 
     def __init__(
         self,
@@ -61,10 +52,6 @@ class DeepBind(nn.Module):
             nn.Linear(2 * filters, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_labels)
         )
         glorot_init(self)
-
-    @classmethod
-    def from_config(cls, cfg: Config) -> DeepBind:
-        return cls(**{f: getattr(cfg, f) for f in cfg.__dataclass_fields__})
 
     def forward(self, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
         h = torch.relu(self.conv(concat_positions(x, self.specs)))

@@ -8,7 +8,6 @@ and K logits.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -46,19 +45,6 @@ class DeepRiPe(nn.Module):
         Default is 0.25.
     """
 
-    @dataclass(frozen=True)
-    class Config:
-        inputs: tuple[InputSpec, ...]
-        n_labels: int
-        filters: int = 90
-        kernel: int = 7
-        seq_pool: tuple[int, int] = (4, 2)
-        other_pool: tuple[int, int] = (10, 5)
-        merged_filters: int = 100
-        merged_kernel: int = 5
-        merged_pool: tuple[int, int] = (10, 5)
-        hidden: int = 250
-        dropout: float = 0.25
 
     def __init__(
         self,
@@ -98,10 +84,6 @@ class DeepRiPe(nn.Module):
         flat = merged_filters * pooled_length(pooled_length(total, merged_kernel, 1), *merged_pool)
         self.head = nn.Sequential(nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, n_labels))
         glorot_init(self)
-
-    @classmethod
-    def from_config(cls, cfg: Config) -> DeepRiPe:
-        return cls(**{f: getattr(cfg, f) for f in cfg.__dataclass_fields__})
 
     def forward(self, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
         h = torch.cat([self.branches[s.name](x[s.name]) for s in self.specs], dim=2)  # along length

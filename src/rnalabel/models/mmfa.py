@@ -47,7 +47,6 @@ Choices where the paper is vague, written down:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -141,15 +140,6 @@ class ViewCNN(nn.Module):
         See :class:`ViewEncoder`. Defaults are 101, 10, 3, 202, 0.5.
     """
 
-    @dataclass(frozen=True)
-    class Config:
-        inputs: tuple[InputSpec, ...]
-        n_labels: int
-        filters: int = 101
-        kernel: int = 10
-        pool: int = 3
-        hidden: int = 202
-        dropout: float = 0.5
 
     def __init__(
         self, *, inputs: tuple[InputSpec, ...], n_labels: int, filters: int = 101, kernel: int = 10, pool: int = 3,
@@ -165,10 +155,6 @@ class ViewCNN(nn.Module):
         self.encoder = ViewEncoder(specs[0].channels, specs[0].length, n_labels, filters=filters, kernel=kernel,
                                    pool=pool, hidden=hidden, dropout=dropout)
         glorot_init(self)
-
-    @classmethod
-    def from_config(cls, cfg: Config) -> ViewCNN:
-        return cls(**{f: getattr(cfg, f) for f in cfg.__dataclass_fields__})
 
     def forward(self, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.encoder(x[self.view])
@@ -241,21 +227,6 @@ class MMFA(nn.Module):
         Gradient-reversal factor of the adversarial loss. Default is 1.0.
     """
 
-    @dataclass(frozen=True)
-    class Config:
-        inputs: tuple[InputSpec, ...]
-        n_labels: int
-        filters: int = 101
-        kernel: int = 10
-        pool: tuple[int, ...] = (3,)
-        hidden: int = 202
-        dropout: float = 0.5
-        common_dim: int = 68
-        lambda_common: float = 1e-3
-        gamma_private: float = 1e-4
-        attention: bool = True
-        feature_training: str = "frozen"
-        grl_scale: float = 1.0
 
     def __init__(
         self, *, inputs: tuple[InputSpec, ...], n_labels: int, filters: int = 101, kernel: int = 10,
@@ -293,10 +264,6 @@ class MMFA(nn.Module):
         self.feature_training, self.grl_scale = feature_training, grl_scale
         glorot_init(self)
         self._stage = "fusion"
-
-    @classmethod
-    def from_config(cls, cfg: Config) -> MMFA:
-        return cls(**{f: getattr(cfg, f) for f in cfg.__dataclass_fields__})
 
     # the network ----------------------------------------------------------------------------------------------
     def deep_features(self, x: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

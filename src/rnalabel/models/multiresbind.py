@@ -17,7 +17,6 @@ convolutions inside one residual block. We follow the code, which is what produc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -64,18 +63,6 @@ class MultiResBind(nn.Module):
         Default is (0.1, 0.2, 0.5).
     """
 
-    @dataclass(frozen=True)
-    class Config:
-        inputs: tuple[InputSpec, ...]
-        n_labels: int
-        filters: int = 96
-        first_kernel: int = 11
-        res_kernel: int = 3
-        dilations: tuple[int, ...] = (2, 4, 8)
-        pool: int = 10
-        hidden: int = 256
-        dropout: tuple[float, float, float] = (0.1, 0.2, 0.5)
-        stem_pool: int = 1
 
     def __init__(
         self,
@@ -116,10 +103,6 @@ class MultiResBind(nn.Module):
             nn.Linear(hidden, n_labels),
         )
         glorot_init(self)
-
-    @classmethod
-    def from_config(cls, cfg: Config) -> MultiResBind:
-        return cls(**{f: getattr(cfg, f) for f in cfg.__dataclass_fields__})
 
     def forward(self, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
         h = self.stem(concat_positions(x, self.specs))

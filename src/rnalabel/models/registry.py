@@ -1,15 +1,17 @@
 """Model registry and the configuration contract every model follows.
 
-A model is a plain ``nn.Module`` with explicit keyword arguments, mirrored by a frozen dataclass ``Config``
-(``Model.from_config(cfg)``). ``forward`` takes one dict of view tensors and returns ``(N, K)`` logits.
+A model is a plain ``nn.Module`` with explicit keyword-only constructor arguments; :func:`register_model` derives
+from them the frozen dataclass ``Model.Config`` and ``Model.from_config(cfg)``. ``forward`` takes one dict of view
+tensors and returns ``(N, K)`` logits; a model that serves the ``embedding`` kind also has ``embed(x) -> (N, D)``.
 Recipes and model cards hold ``{"model": name, "params": {...}}``; :func:`build_model` validates both against
 the registry before anything is constructed.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, make_dataclass
 from typing import Any
 
 from torch import nn
@@ -39,19 +41,61 @@ class InputSpec:
 
 
 MODELS: dict[str, type[nn.Module]] = {}
+#: what a trained model's outputs are and how callers use them (see rnalabel.engine.kinds)
+KINDS = ("windowed", "whole-sequence", "embedding")
 
 
-def register_model(name: str):
-    """Class decorator: add a model class (which must define ``Config`` and ``from_config``) to the registry."""
+def register_model(name: str, *, kinds: tuple[str, ...] = ("windowed", "whole-sequence")):
+    """Class decorator: add a model class to the registry under ``name``.
+
+    The model's hyper-parameters are the keyword-only parameters of its constructor (``inputs`` and ``n_labels``
+    included): the registry derives from them, once, the frozen dataclass ``Model.Config`` and
+    ``Model.from_config(cfg)``, so a hyper-parameter is written in one place (the constructor) and recipes, cards
+    and :func:`build_model` all check against it.
+
+    Parameters
+    ----------
+    name : str
+        Registry name used in recipes and cards.
+    kinds : tuple of str
+        The bundle kinds the model can serve, the first being the default (see :data:`KINDS`). A model that
+        serves ``embedding`` must have a method ``embed(x) -> (N, D)``. Default is ("windowed", "whole-sequence").
+    """
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise TypeError(f"register_model({name!r}): kinds must be some of {KINDS}, got {kinds}")
 
     def deco(cls):
-        if not hasattr(cls, "Config"):
-            raise TypeError(f"{cls.__name__} needs a nested frozen dataclass `Config`")
+        if "embedding" in kinds and not callable(getattr(cls, "embed", None)):
+            raise TypeError(f"{cls.__name__} serves the embedding kind but has no method `embed`")
+        cls.Config = _config_class(cls)
+        cls.from_config = classmethod(_from_config)
         cls.registry_name = name
+        cls.kinds = tuple(kinds)
         MODELS[name] = cls
         return cls
 
     return deco
+
+
+def _config_class(cls) -> type:
+    """A frozen dataclass mirroring the keyword-only parameters of ``cls.__init__`` (names, types, defaults)."""
+    params = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
+    bad = [p.name for p in params if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    names = {p.name for p in params}
+    if bad or not {"inputs", "n_labels"} <= names:
+        raise TypeError(f"{cls.__name__}.__init__ must take keyword-only parameters including inputs and "
+                        f"n_labels (not keyword-only: {bad})")
+    spec = []
+    for p in params:
+        ann = Any if p.annotation is inspect.Parameter.empty else p.annotation
+        spec.append((p.name, ann) if p.default is inspect.Parameter.empty else (p.name, ann, field(default=p.default)))
+    return make_dataclass(f"{cls.__name__}Config", spec, frozen=True, kw_only=True,
+                          namespace={"__module__": cls.__module__, "__qualname__": f"{cls.__qualname__}.Config"})
+
+
+def _from_config(cls, cfg: Any) -> nn.Module:
+    return cls(**{f.name: getattr(cfg, f.name) for f in fields(cfg)})
 
 
 def model_class(name: str) -> type[nn.Module]:
