@@ -21,7 +21,6 @@ from rnalabel.explain import (
     low_score_baseline,
     prepare_windows,
 )
-from rnalabel.explain.mapping import to_nucleotides
 from rnalabel.explain.shuffle import dinucleotide_shuffle, shuffle_tokens
 from rnalabel.models.registry import InputSpec
 from rnalabel.views import AminoAcid, Dipeptide, OneHot
@@ -204,7 +203,7 @@ def test_codon_and_kmer_views_are_mapped_back_to_nucleotides():
     p = aa.transform(ds).shape[2]
     v = np.zeros((3, 20, p))
     v[:, 4, 2] = 3.0  # peptide position 2 = frame 0, codon at nt 6..8
-    m = to_nucleotides(aa, v, tokens=tok, lengths=n, window=15)
+    m = aa.to_nucleotides(v, tokens=tok, lengths=n, window=15)
     np.testing.assert_allclose(m.track[:, 6:9], 1.0)
     assert m.track.sum() == pytest.approx(9.0)
     dp = Dipeptide()
@@ -212,7 +211,7 @@ def test_codon_and_kmer_views_are_mapped_back_to_nucleotides():
     v = np.zeros((3, 440, 30))
     d = int(np.flatnonzero(counts[0])[0])
     v[0, d, 0] = 6.0 * counts[0, d]
-    m = to_nucleotides(dp, v, tokens=tok, lengths=n, window=15)
+    m = dp.to_nucleotides(v, tokens=tok, lengths=n, window=15)
     assert m.track[0].sum() == pytest.approx(6.0 * counts[0, d]) and m.unplaced[0] == pytest.approx(0)
 
 
@@ -224,5 +223,5 @@ def test_kmer_view_is_mapped_back_to_nucleotides():
     v = np.zeros((3, 16))
     code = 4 * int(tok[0, 5]) + int(tok[0, 6])
     v[0, code] = 2.0
-    m = to_nucleotides(km, v, tokens=tok, lengths=n, window=15)
+    m = km.to_nucleotides(v, tokens=tok, lengths=n, window=15)
     assert m.track[0].sum() == pytest.approx(2.0) and m.track[0, 5] > 0 and m.track[0, 6] > 0

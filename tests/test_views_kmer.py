@@ -62,7 +62,7 @@ def test_view_concatenates_ks():
     assert view.kind == "sequence" and x.shape == (2, 84) == (2, view.channels())
     np.testing.assert_allclose(x[:, :4].sum(axis=1), 1)
     np.testing.assert_allclose(x[:, 4:20].sum(axis=1), 1)
-    assert view.names()[4:6] == ["AA", "AC"] and len(view.names()) == 84
+    assert view.channel_names()[4:6] == ["AA", "AC"] and len(view.channel_names()) == 84
     assert list(itertools.islice(kmer_names(3), 2)) == ["AAA", "AAC"]
 
 

@@ -2,8 +2,7 @@
 attribution maps and logos; motifs from seqlets compared with published RBP motifs.
 
 Modules: :mod:`~rnalabel.explain.attribution` (integrated gradients), :mod:`~rnalabel.explain.baselines`
-(low-score, zero, dinucleotide-shuffle references), :mod:`~rnalabel.explain.mapping` (views back to
-nucleotides), :mod:`~rnalabel.explain.mutagenesis` (ISM), :mod:`~rnalabel.explain.motifs` (seqlets, PWMs,
+(low-score, zero, dinucleotide-shuffle references), :mod:`~rnalabel.explain.mutagenesis` (ISM), :mod:`~rnalabel.explain.motifs` (seqlets, PWMs,
 similarity, MEME), :mod:`~rnalabel.explain.plots` (PNG maps and logos), :mod:`~rnalabel.explain.run` (one call
 per label, and the files of ``rnalabel explain``).
 """

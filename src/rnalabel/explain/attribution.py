@@ -1,7 +1,8 @@
 """Integrated gradients for one label of a :class:`~rnalabel.engine.bundle.LabelModel`, on every view.
 
 Attributions are computed with captum on each view's input tensor (one-hot, structure profile, region one-hot,
-amino-acid one-hot, dipeptide histogram ...) and then put on the RNA (:mod:`rnalabel.explain.mapping`).
+amino-acid one-hot, dipeptide histogram ...) and then put on the RNA by each view
+(:meth:`rnalabel.views.base.View.to_nucleotides`).
 
 Choices the paper leaves open, written down here:
 
@@ -45,7 +46,6 @@ from rnalabel.explain.core import (
     label_scores,
     prepare_windows,
 )
-from rnalabel.explain.mapping import to_nucleotides
 
 #: rows (inputs x interpolation steps) per forward pass inside captum
 _MAX_ROWS = 4096
@@ -174,7 +174,7 @@ def _finish(model, win, values, *, name, method, baseline, output, scores, base_
     for k, v in values.items():
         view = model.views[k]
         chnames[k] = channel_names(view, win.dataset, v.shape[1], k)
-        nm = to_nucleotides(view, v, tokens=win.tokens, lengths=win.lengths, window=win.tokens.shape[1])
+        nm = view.to_nucleotides(v, tokens=win.tokens, lengths=win.lengths, window=win.tokens.shape[1])
         unplaced[k] = nm.unplaced
         if nm.mapped:
             nuc[k] = nm.track
@@ -188,7 +188,7 @@ def _finish(model, win, values, *, name, method, baseline, output, scores, base_
     res = Attributions(
         label=name, method=method, baseline=baseline, output=output, windows=win, values=values,
         channel_names=chnames, nucleotide=nuc, channels=chans,
-        sequence_views=[k for k in values if model.views[k].type == "onehot"], unmapped=unmapped,
+        sequence_views=[k for k in values if model.views[k].logo], unmapped=unmapped,
         unplaced=unplaced,
         scores=scores, baseline_scores=base_scores, delta=delta, steps=steps, info=info,
     )

@@ -84,7 +84,7 @@ class Attributions:
         Raw attributions per view, shaped like the view's input: (W, C, P) or (W, D).
     channel_names : dict of str to list of str
     nucleotide : dict of str to numpy.ndarray, shape=(W, L)
-        Each mapped view's contribution per nucleotide (see :mod:`rnalabel.explain.mapping`).
+        Each mapped view's contribution per nucleotide (see :meth:`rnalabel.views.base.View.to_nucleotides`).
     channels : dict of str to numpy.ndarray, shape=(W, C, L)
         Per-channel contributions on the nucleotide axis, for one-to-one per-position views.
     sequence_views : list of str
@@ -158,14 +158,10 @@ class Attributions:
 
 
 # inputs -----------------------------------------------------------------------------------------------------
-def _tokens_from_onehot(arrays: Mapping[str, np.ndarray], model: LabelModel, n: int) -> np.ndarray:
+def _tokens_from_arrays(arrays: Mapping[str, np.ndarray], model: LabelModel, n: int) -> np.ndarray:
     for name, view in model.views.items():
-        if view.type == "onehot" and name in arrays:
-            x = np.asarray(arrays[name])
-            flank = int(getattr(view, "flank", 0))
-            x = x[:, :, flank:x.shape[2] - flank] if flank else x
-            tok = x.argmax(axis=1).astype(np.uint8)
-            tok[x.max(axis=1) < 1] = PAD
+        tok = view.tokens_from_array(arrays[name]) if name in arrays else None
+        if tok is not None:
             return tok
     return np.full((n, model.window), PAD, dtype=np.uint8)
 
@@ -178,8 +174,8 @@ def prepare_windows(model: LabelModel, data: Dataset | Windows | Mapping[str, np
     model : LabelModel
     data : Dataset, Windows or dict of str to numpy.ndarray
         Sequences (scanned with the card's window and stride), windows prepared before (returned as they are),
-        or the model's view arrays, one row per window (tokens are then read back from a one-hot view when
-        there is one).
+        or the model's view arrays, one row per window (tokens are then read back from a view that is the
+        sequence itself, the one-hot, when there is one).
     """
     if isinstance(data, Windows):
         return data
@@ -193,7 +189,7 @@ def prepare_windows(model: LabelModel, data: Dataset | Windows | Mapping[str, np
                          remedy=f"give one array per view: {', '.join(model.views)}.")
     arrays = {k: np.asarray(data[k]) for k in model.views}
     n = len(next(iter(arrays.values())))
-    tokens = _tokens_from_onehot(arrays, model, n)
+    tokens = _tokens_from_arrays(arrays, model, n)
     lengths = np.full(n, tokens.shape[1], dtype=np.int32)
     ids = np.asarray([f"row{i}" for i in range(n)], dtype=object)
     return Windows(ids, np.arange(n), np.zeros(n, dtype=np.int64), tokens, lengths, arrays, None)

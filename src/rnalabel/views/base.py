@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 
 from rnalabel.errors import ConfigError
+from rnalabel.views.mapping import NucleotideMap, pair_track, positions_track
 
 if TYPE_CHECKING:
     from rnalabel.data import Dataset
 
-ViewKind = Literal["position", "sequence"]
+#: per-position (N, C, L), per-sequence (N, D) or pairwise (N, C, L, L)
+ViewKind = Literal["position", "sequence", "pair"]
+VIEW_KINDS = ("position", "sequence", "pair")
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,17 @@ class View:
     ----------------
     type : str
         Registry name, stored in the card.
-    kind : "position" or "sequence"
-        Per-position views return (N, C, L); per-sequence views return (N, D).
+    kind : "position", "sequence" or "pair"
+        Per-position views return (N, C, L); per-sequence views return (N, D); pairwise views (N, C, L, L)
+        (a base-pairing probability or contact map).
+    logo : bool
+        True for a view that is the sequence itself (the nucleotide one-hot): explain draws its attributions as
+        the sequence logo, and :meth:`tokens_from_array` reads the sequence back from it. Default is False.
     """
 
     type: ClassVar[str] = ""
     kind: ClassVar[ViewKind] = "position"
+    logo: ClassVar[bool] = False
 
     def channels(self, dataset: Dataset | None = None) -> int:
         """Number of channels C (per-position) or dimensions D (per-sequence).
@@ -73,6 +81,55 @@ class View:
     def expensive(self) -> bool:
         """True when the view is slow to compute (structure folding, language models): it is then cached."""
         return False
+
+    # attributions back on the RNA ---------------------------------------------------------------------------
+    def position_map(self, n_positions: int, window: int) -> np.ndarray | None:
+        """Nucleotide positions behind each position of this per-position view, or None if there is no such map.
+
+        Default: one to one when the view is as wide as the window. Views with flanks or codons override it.
+
+        Returns
+        -------
+        numpy.ndarray, shape=(P, k), dtype=int64, or None
+            ``-1`` marks padding (no nucleotide).
+        """
+        if n_positions != window:
+            return None
+        return np.arange(window, dtype=np.int64)[:, None]
+
+    def to_nucleotides(self, values: np.ndarray, *, tokens: np.ndarray, lengths: np.ndarray,
+                       window: int) -> NucleotideMap:
+        """Put this view's attributions on the RNA they were computed from.
+
+        The default handles per-position views through :meth:`position_map` and pairwise views by splitting each
+        pair over its two nucleotides; per-sequence views are not mappable unless they override this (k-mers).
+
+        Parameters
+        ----------
+        values : numpy.ndarray, shape=(W, C, P), (W, D) or (W, C, L, L)
+            The view's attributions, shaped like its input.
+        tokens : numpy.ndarray, shape=(W, L), dtype=uint8
+            The windows the attributions were computed on.
+        lengths : numpy.ndarray, shape=(W,)
+        window : int
+            L.
+
+        Returns
+        -------
+        NucleotideMap
+        """
+        values = np.asarray(values)
+        if self.kind == "pair" and values.ndim == 4:
+            return pair_track(values, lengths=lengths, window=window)
+        if self.kind == "position" and values.ndim == 3:
+            pos = self.position_map(values.shape[2], window)
+            if pos is not None:
+                return positions_track(values, pos, lengths=lengths, window=window)
+        return NucleotideMap.unmappable(values, window)
+
+    def tokens_from_array(self, array: np.ndarray) -> np.ndarray | None:
+        """The tokens (N, L) behind this view's array, for views that are the sequence itself; None otherwise."""
+        return None
 
 
 VIEW_TYPES: dict[str, type[View]] = {}

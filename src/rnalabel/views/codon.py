@@ -41,6 +41,7 @@ import numpy as np
 from rnalabel.data.sequence import PAD
 from rnalabel.errors import ConfigError
 from rnalabel.views.base import View, register_view
+from rnalabel.views.mapping import NucleotideMap, occurrence_track
 
 if TYPE_CHECKING:
     from rnalabel.data import Dataset
@@ -295,6 +296,11 @@ class AminoAcid(View):
     def transform(self, dataset: Dataset) -> np.ndarray:
         return aminoacid_one_hot(dataset.tokens, flank=self.flank, other_value=self.other_value)
 
+    def position_map(self, n_positions: int, window: int) -> np.ndarray | None:
+        """Each peptide position's three codon bases (the three frames concatenated)."""
+        pos = np.asarray(aminoacid_nucleotide_map(window, width=window, flank=self.flank), dtype=np.int64)
+        return pos if len(pos) == n_positions else None
+
 
 @register_view
 @dataclass(frozen=True)
@@ -331,3 +337,21 @@ class Dipeptide(View):
 
     def transform(self, dataset: Dataset) -> np.ndarray:
         return dipeptide_histogram(dipeptide_counts(dataset.tokens, gap=self.gap, flank=self.flank), bins=self.bins)
+
+    def to_nucleotides(self, values: np.ndarray, *, tokens: np.ndarray, lengths: np.ndarray,
+                       window: int) -> NucleotideMap:
+        """A dipeptide's attribution (summed over its histogram cells) is split equally over its occurrences in the
+        three frames and, within one, over the six bases of its two codons."""
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 3:
+            return NucleotideMap.unmappable(values, window)
+        second = 3 * (self.gap + 1)
+        occurrences = []
+        for row, n in zip(tokens, lengths, strict=True):
+            occ = []
+            for d, s in dipeptide_occurrences(row, int(n), self.gap, flank=self.flank):
+                nts = np.r_[s:s + 3, s + second:s + second + 3]
+                occ.append((d, nts[(nts >= 0) & (nts < int(n))]))
+            occurrences.append(occ)
+        track, unplaced = occurrence_track(values.sum(axis=2), occurrences, window)
+        return NucleotideMap(track, None, True, "each dipeptide split over the 6 nt of its occurrences", unplaced)

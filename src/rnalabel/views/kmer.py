@@ -19,6 +19,7 @@ import numpy as np
 
 from rnalabel.errors import ConfigError
 from rnalabel.views.base import View, register_view
+from rnalabel.views.mapping import NucleotideMap, occurrence_track
 
 if TYPE_CHECKING:
     from rnalabel.data import Dataset
@@ -107,9 +108,29 @@ class Kmer(View):
     def channels(self, dataset: Dataset | None = None) -> int:
         return sum(4**v for v in self.k)
 
-    def names(self) -> list[str]:
-        """Column names, in order."""
+    def channel_names(self, dataset: Dataset | None = None) -> list[str]:
+        """The k-mers, in column order."""
         return [name for v in self.k for name in kmer_names(v)]
 
     def transform(self, dataset: Dataset) -> np.ndarray:
         return kmer_profile(dataset.tokens, dataset.lengths, self.k)
+
+    def to_nucleotides(self, values: np.ndarray, *, tokens: np.ndarray, lengths: np.ndarray,
+                       window: int) -> NucleotideMap:
+        """A k-mer's attribution is split equally over its occurrences and, within one, over its k bases."""
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2:
+            return NucleotideMap.unmappable(values, window)
+        occurrences = []
+        for row, n in zip(tokens, lengths, strict=True):
+            occ, offset = [], 0
+            for k in self.k:
+                for p in range(int(n) - k + 1):
+                    word = row[p:p + k]
+                    if np.all(word < 4):
+                        code = int(np.dot(word.astype(np.int64), 4 ** np.arange(k - 1, -1, -1)))
+                        occ.append((offset + code, np.arange(p, p + k)))
+                offset += 4 ** k
+            occurrences.append(occ)
+        track, unplaced = occurrence_track(values, occurrences, window)
+        return NucleotideMap(track, None, True, "each k-mer split over the nt of its occurrences", unplaced)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rnalabel.data.sequence import PAD
 from rnalabel.views.base import View, register_view
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class OneHot(View):
 
     type = "onehot"
     kind = "position"
+    logo = True
     pad_value: float = 0.25
     flank: int = 0
 
@@ -71,3 +73,17 @@ class OneHot(View):
 
     def transform(self, dataset: Dataset) -> np.ndarray:
         return one_hot(dataset.tokens, pad_value=self.pad_value, flank=self.flank)
+
+    def position_map(self, n_positions: int, window: int) -> np.ndarray | None:
+        if n_positions != window + 2 * self.flank:
+            return None
+        pos = np.arange(n_positions, dtype=np.int64) - self.flank
+        pos[(pos < 0) | (pos >= window)] = -1  # the flank columns have no nucleotide
+        return pos[:, None]
+
+    def tokens_from_array(self, array: np.ndarray) -> np.ndarray:
+        x = np.asarray(array)
+        x = x[:, :, self.flank:x.shape[2] - self.flank] if self.flank else x
+        tok = x.argmax(axis=1).astype(np.uint8)
+        tok[x.max(axis=1) < 1] = PAD
+        return tok
