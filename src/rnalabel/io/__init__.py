@@ -10,12 +10,19 @@ from pathlib import Path
 
 from rnalabel.data import Dataset
 from rnalabel.errors import InputError
-from rnalabel.io.fasta import FastaRecord, iter_fasta, read_fasta, read_fasta_dataset, write_fasta
+from rnalabel.io.fasta import (
+    FastaRecord,
+    iter_fasta,
+    read_fasta,
+    read_fasta_dataset,
+    read_protein_fasta,
+    write_fasta,
+)
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 
 __all__ = [
-    "FastaRecord", "iter_fasta", "read_fasta", "read_fasta_dataset", "write_fasta", "read_input",
+    "FastaRecord", "iter_fasta", "read_fasta", "read_fasta_dataset", "read_protein_fasta", "write_fasta", "read_input",
 ]
 
 

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnalabel.data import Dataset, atomic_path
-from rnalabel.data.sequence import validate
+from rnalabel.data.protein import ProteinSet, validate_protein
+from rnalabel.data.sequence import validate as validate_rna
 from rnalabel.errors import InputError, SequenceError
+
+_VALIDATORS = {"rna": validate_rna, "protein": validate_protein}
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class FastaRecord:
     description : str
         The rest of the header line.
     sequence : str
-        Normalised sequence (upper case, T -> U).
+        Normalised sequence (upper case; RNA: T -> U).
     line : int
         1-based line of the header.
     """
@@ -50,8 +53,12 @@ def open_text(path: str | os.PathLike) -> io.TextIOBase:
     return open(p, encoding="utf-8", newline=None)
 
 
-def iter_fasta(path: str | os.PathLike, *, max_length: int | None = None) -> Iterator[FastaRecord]:
+def iter_fasta(path: str | os.PathLike, *, max_length: int | None = None,
+               alphabet: str = "rna") -> Iterator[FastaRecord]:
     """Yield the records of a FASTA file, validating as it goes.
+
+    ``alphabet`` is ``"rna"`` (nucleotides, normalised to RNA: see :func:`rnalabel.data.sequence.validate`) or
+    ``"protein"`` (see :func:`rnalabel.data.protein.validate_protein`). Default is "rna".
 
     Raises
     ------
@@ -61,6 +68,9 @@ def iter_fasta(path: str | os.PathLike, *, max_length: int | None = None) -> Ite
         An empty record, characters outside IUPAC, or a sequence over ``max_length``.
     """
     p = Path(path)
+    if alphabet not in _VALIDATORS:
+        raise InputError(f"unknown alphabet {alphabet!r}.", remedy="use rna or protein.")
+    validate = _VALIDATORS[alphabet]
     seen: dict[str, int] = {}
     header: tuple[str, str, int] | None = None
     chunks: list[str] = []
@@ -134,9 +144,16 @@ def iter_fasta(path: str | os.PathLike, *, max_length: int | None = None) -> Ite
         raise InputError("no FASTA records found.", path=p, remedy="give a FASTA file with '>' headers.")
 
 
-def read_fasta(path: str | os.PathLike, *, max_length: int | None = None) -> list[FastaRecord]:
+def read_fasta(path: str | os.PathLike, *, max_length: int | None = None, alphabet: str = "rna") -> list[FastaRecord]:
     """All records of a FASTA file (see :func:`iter_fasta`)."""
-    return list(iter_fasta(path, max_length=max_length))
+    return list(iter_fasta(path, max_length=max_length, alphabet=alphabet))
+
+
+def read_protein_fasta(path: str | os.PathLike, *, max_length: int | None = None) -> ProteinSet:
+    """A FASTA file of proteins as a :class:`~rnalabel.data.protein.ProteinSet` (validated as proteins)."""
+    recs = read_fasta(path, max_length=max_length, alphabet="protein")
+    return ProteinSet.from_sequences([r.id for r in recs], [r.sequence for r in recs],
+                                     provenance={"source": str(path), "format": "fasta"})
 
 
 def read_fasta_dataset(path: str | os.PathLike, *, max_length: int | None = None) -> Dataset:

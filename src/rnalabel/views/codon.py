@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rnalabel.data.protein import AMINO_ACIDS  # the paper's (alphabetical one-letter) order
 from rnalabel.data.sequence import PAD
 from rnalabel.errors import ConfigError
 from rnalabel.views.base import View, register_view
@@ -46,8 +47,6 @@ from rnalabel.views.mapping import NucleotideMap, occurrence_track
 if TYPE_CHECKING:
     from rnalabel.data import Dataset
 
-#: the 20 amino acids, in the paper's (alphabetical one-letter) order
-AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 #: the 21-letter peptide alphabet: the amino acids and O (stop codon, padding, untranslatable codon)
 PEPTIDE_ALPHABET = AMINO_ACIDS + "O"
 #: code of O in translated peptides
