@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import torch
+from torch import nn
+
 from rnalabel.engine.recipe import Recipe, TrainConfig
+from rnalabel.models.registry import MODELS, InputSpec, register_model
 
 
 def tiny_recipe(model: str = "multiresbind", **params) -> Recipe:
@@ -21,8 +25,36 @@ def tiny_recipe(model: str = "multiresbind", **params) -> Recipe:
 
 
 def train_tiny(dataset, model: str = "multiresbind", **params):
-    """Train :func:`tiny_recipe` on ``dataset`` without progress bars; returns the LabelModel."""
+    """Train :func:`tiny_recipe` on ``dataset`` without progress bars; returns the Bundle."""
     from rnalabel.engine.training import fit
 
     lm, _ = fit(tiny_recipe(model, **params), dataset, progress=False, device="cpu")
     return lm
+
+
+def _flat(x, specs: list[InputSpec]) -> torch.Tensor:
+    return torch.cat([x[s.name].flatten(1) for s in specs], dim=1)
+
+
+def _width(specs: list[InputSpec]) -> int:
+    size = {"position": lambda s: s.channels * s.length, "sequence": lambda s: s.channels,
+            "pair": lambda s: s.channels * s.length * s.length}
+    return sum(size[s.kind](s) for s in specs)
+
+
+if "toy-embed" not in MODELS:
+    @register_model("toy-embed", kinds=("embedding", "whole-sequence"))
+    class ToyEmbed(nn.Module):
+        """Every input flattened -> tanh(linear) = the embedding -> linear = K logits. Any input kind."""
+
+        def __init__(self, *, inputs: tuple[InputSpec, ...], n_labels: int, dim: int = 8) -> None:
+            super().__init__()
+            self.specs = list(inputs)
+            self.proj = nn.Linear(_width(self.specs), dim)
+            self.head = nn.Linear(dim, n_labels)
+
+        def embed(self, x) -> torch.Tensor:
+            return torch.tanh(self.proj(_flat(x, self.specs)))
+
+        def forward(self, x) -> torch.Tensor:
+            return self.head(self.embed(x))

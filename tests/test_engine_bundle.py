@@ -77,3 +77,72 @@ def test_weights_that_do_not_fit_the_card(trained_tiny, tmp_path):
     (d / "card.json").write_text(json.dumps(card))
     with pytest.raises(ModelFileError, match="do not fit"):
         load_model(d)
+
+
+def test_card_v2_says_kind_and_lists_artifacts_with_checksums(trained_tiny, tmp_path):
+    from dataclasses import replace
+
+    from rnalabel.engine.bundle import Artifact
+
+    vocab = {"tokens": ["AAA", "AAC"], "k": 3}
+    vectors = np.arange(12, dtype=np.float32).reshape(3, 4)
+    m = replace(trained_tiny, artifacts={
+        "vectors": Artifact(vectors, "npy", "word vectors"), "vocab": Artifact(vocab, "json"),
+        "index": Artifact(b"\x00faiss-bytes\x01", "faiss"),
+    }, label_info={"PUM2": {"proteins": ["PUM2"]}})
+    d = save_model(m, tmp_path / "run")
+    card = json.loads((d / "card.json").read_text())
+    assert card["format_version"] == 2 and card["kind"] == "windowed"
+    assert card["label_info"] == {"PUM2": {"proteins": ["PUM2"]}}
+    assert card["artifacts"]["vectors"]["file"] == "artifacts/vectors.npy"
+    assert card["artifacts"]["vectors"]["description"] == "word vectors"
+    assert len(card["artifacts"]["index"]["sha256"]) == 64
+    loaded = load_model(d)
+    np.testing.assert_array_equal(loaded.artifacts["vectors"].value, vectors)
+    assert loaded.artifacts["vocab"].value == vocab
+    assert loaded.artifacts["index"].value == b"\x00faiss-bytes\x01"
+    assert loaded.label_info == {"PUM2": {"proteins": ["PUM2"]}}
+    # a damaged artifact is refused
+    (d / "artifacts" / "vocab.json").write_text('{"tokens": ["UUU"], "k": 3}')
+    with pytest.raises(ModelFileError, match="artifact 'vocab' does not match the checksum"):
+        load_model(d)
+
+
+def test_artifacts_never_unpickle_and_stay_inside_the_bundle(trained_tiny, tmp_path):
+    from dataclasses import replace
+
+    from rnalabel.engine.bundle import Artifact
+    from rnalabel.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot hold Python objects"):
+        Artifact(np.array([{"a": 1}], dtype=object), "npy")
+    with pytest.raises(ConfigError, match="not a plain file name"):
+        save_model(replace(trained_tiny, artifacts={"../x": Artifact([1], "json")}), tmp_path / "bad")
+    d = save_model(replace(trained_tiny, artifacts={"v": Artifact(np.zeros(3), "npy")}), tmp_path / "run")
+    card = json.loads((d / "card.json").read_text())
+    # an npy file replaced by a pickled object array, with a matching checksum: refused, never unpickled
+    import hashlib
+
+    path = d / "artifacts" / "v.npy"
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    card["artifacts"]["v"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (d / "card.json").write_text(json.dumps(card))
+    called = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pickle, "loads", lambda *a, **k: called.append(1))
+        with pytest.raises(ModelFileError, match="never unpickles"):
+            load_model(d)
+    assert not called
+    card["artifacts"]["v"]["file"] = "../card.json"
+    (d / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="outside the model's artifacts/ folder"):
+        load_model(d)
+
+
+def test_cards_from_a_newer_format_are_refused_clearly(trained_tiny, tmp_path):
+    d = save_model(trained_tiny, tmp_path / "run")
+    card = json.loads((d / "card.json").read_text())
+    card["format_version"] = 3
+    (d / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="format_version 3"):
+        load_model(d)

@@ -15,6 +15,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def test_v1_model_directory_predicts_what_it_predicted_when_written():
     expected = json.loads((FIXTURES / "v1_expected.json").read_text())
     model = load_model(FIXTURES / "v1_multiresbind")
+    assert model.kind == "windowed" and model.artifacts == {} and (model.window, model.stride) == (101, 50)
     p = predict(model, read_input(FIXTURES / "v1_input.fa"), precision="32", progress=False, device="cpu")
     assert [str(i) for i in p.ids] == expected["ids"]
     assert list(p.label_names) == expected["labels"]

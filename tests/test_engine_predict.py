@@ -46,7 +46,7 @@ def test_bf16_inference_is_close_and_auto_follows_training(trained_tiny, demo_sm
 
     import pytest
 
-    from rnalabel.engine.predict import inference_bf16
+    from rnalabel.engine.forward import inference_bf16
     from rnalabel.errors import ConfigError
 
     sub = demo_small.subset(np.arange(64))

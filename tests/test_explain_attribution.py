@@ -11,7 +11,7 @@ from torch import nn
 
 from rnalabel.data import Dataset
 from rnalabel.data.sequence import encode
-from rnalabel.engine.bundle import LabelModel
+from rnalabel.engine.bundle import Bundle
 from rnalabel.engine.recipe import Recipe
 from rnalabel.errors import InputError, LabelError
 from rnalabel.explain import (
@@ -53,8 +53,8 @@ class _Smooth(nn.Module):
         return nn.functional.softplus(self.out(torch.tanh(self.conv(x["seq"])).mean(dim=2))) * 3 - 1
 
 
-def _toy(module: nn.Module, window: int = L) -> LabelModel:
-    return LabelModel(
+def _toy(module: nn.Module, window: int = L) -> Bundle:
+    return Bundle(
         module=module, recipe=Recipe(name="toy", model="toy"), views={"seq": OneHot(pad_value=0.25)},
         inputs=[InputSpec("seq", "position", 4, window)], label_names=["X", "Y"], window=window, stride=window,
         thresholds=np.full(2, 0.5),

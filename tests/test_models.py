@@ -100,3 +100,10 @@ def test_config_is_derived_from_the_constructor_once():
                 super().__init__()
     assert "positional" not in MODELS and "no-embed" not in MODELS
     assert MODELS["multiresbind"].kinds[0] == "windowed"
+
+
+def test_models_refuse_inputs_they_cannot_use():
+    specs = [*inputs(), InputSpec("k", "sequence", 84, 0)]
+    for name in ("multiresbind", "deepripe", "deepbind", "mmfa"):
+        with pytest.raises(ConfigError, match="takes per-position views only; got k \\(sequence\\)"):
+            build_model(name, inputs=specs, n_labels=2)

@@ -1,5 +1,5 @@
-"""Where and how arithmetic runs: the device, bfloat16 support and training precision, tensors on a device, and a
-context that restores a module's device and mode."""
+"""Where and how arithmetic runs: the device, bfloat16 support and training precision, tensors on a device, a
+context that restores a module's device and mode, and the progress bar of long work."""
 
 from __future__ import annotations
 
@@ -70,3 +70,16 @@ class preserve_state:  # noqa: N801 - context manager
 
     def __exit__(self, *exc) -> None:
         self.module.train(self.training).to(self.old_device)
+
+
+def progress_bar(show: bool, total: int, what: str):
+    """A started rich progress bar with one task (advance it with ``bar.advance(bar.task_ids[0], n)``, then
+    ``bar.stop()``), or None when ``show`` is False."""
+    if not show:
+        return None
+    from rich.progress import Progress
+
+    p = Progress(transient=True)
+    p.start()
+    p.add_task(what, total=total)
+    return p

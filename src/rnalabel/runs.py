@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 from rnalabel.data import Dataset, write_text_atomic
-from rnalabel.engine.bundle import LabelModel, load_model, save_model
+from rnalabel.engine.bundle import Bundle, load_model, save_model
 from rnalabel.engine.evaluate import evaluate
 from rnalabel.engine.metrics import MultiLabelScores
-from rnalabel.engine.predict import Predictions, predict
+from rnalabel.engine.predict import Embeddings, Predictions, predict
 from rnalabel.engine.recipe import Recipe, load_recipe
 from rnalabel.engine.training import FitReport, fit
 from rnalabel.errors import InputError
@@ -37,7 +37,7 @@ def train_run(
     device: str | None = None,
     devices: int | str = 1,
     **train_overrides,
-) -> tuple[LabelModel, FitReport]:
+) -> tuple[Bundle, FitReport]:
     """Train a recipe on a dataset and write the run folder ``out``.
 
     Parameters
@@ -100,7 +100,7 @@ def evaluate_run(
         ``test``, ``val``, ``train`` or ``all``; a dataset without a split column is used whole.
         Default is "test".
     precision : "auto", "32" or "bf16"
-        Inference arithmetic (see :func:`rnalabel.engine.predict.predict_arrays`). Default is "auto" (as trained).
+        Inference arithmetic (see :func:`rnalabel.engine.forward.forward_arrays`). Default is "auto" (as trained).
     """
     model = load_model(model_dir)
     ds = _dataset(data)
@@ -131,9 +131,16 @@ def predict_run(
     device: str | None = None,
     progress: bool = True,
     precision: str = "auto",
-) -> Predictions:
-    """Predict with a saved model and write a per-sequence TSV (and a per-window TSV when asked)."""
+) -> Predictions | Embeddings:
+    """Predict with a saved model and write a per-sequence TSV (and a per-window TSV when asked).
+
+    What the TSV holds follows the model's kind: label probabilities and called labels, or (embedding models)
+    one vector per sequence.
+    """
     model = load_model(model_dir)
+    if windows_out is not None and model.kind_info.output == "vectors":
+        raise InputError(f"an {model.kind} model gives one vector per sequence; it has no per-window scores.",
+                         remedy="leave out --windows.")
     ds = _dataset(data)
     preds = predict(model, ds, batch_size=batch_size, device=device, progress=progress, precision=precision)
     preds.to_tsv(out)

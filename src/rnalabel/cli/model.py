@@ -79,24 +79,32 @@ def predict(
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
     precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
 ) -> None:
-    """Predict label probabilities; long sequences are scanned with the card's window and stride."""
+    """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride."""
     from rnalabel.runs import predict_run
 
     preds = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
                         precision=precision)
-    out_console.print(f"{len(preds.ids)} sequences, {len(preds.window_source)} windows -> {out}")
+    from rnalabel.engine.predict import Embeddings
+
+    if isinstance(preds, Embeddings):
+        out_console.print(f"{len(preds.ids)} sequences, vectors of {preds.vectors.shape[1]} dimensions -> {out}")
+    else:
+        out_console.print(f"{len(preds.ids)} sequences, {len(preds.window_source)} windows -> {out}")
 
 
 def recipes() -> None:
     """List the built-in recipes."""
     from rnalabel.engine.recipe import load_recipe, recipe_names
+    from rnalabel.models.registry import model_class
 
     t = Table(title="built-in recipes")
     t.add_column("name")
     t.add_column("model")
+    t.add_column("kind")
     t.add_column("views")
     t.add_column("description")
     for name in recipe_names():
         r = load_recipe(name)
-        t.add_row(name, r.model, ", ".join(f"{k}:{v['type']}" for k, v in r.views.items()), r.description)
+        views = ", ".join(f"{k}:{v['type']}" for k, v in r.views.items())
+        t.add_row(name, r.model, r.kind or model_class(r.model).kinds[0], views, r.description)
     out_console.print(t)

@@ -7,12 +7,12 @@ Modules: :mod:`~rnalabel.data.sequence` (alphabet, tokens, validation), :mod:`~r
 (published RBP motifs, IUPAC helpers), :mod:`~rnalabel.data.synthetic` (the embedded demo data).
 """
 
-from rnalabel.data.dataset import SPLITS, Dataset, Track, track_from_strings
+from rnalabel.data.dataset import SPLITS, Dataset, Track, label_index, track_from_strings
 from rnalabel.data.files import atomic_path, write_text_atomic
 from rnalabel.data.splits import split_iterative
 from rnalabel.data.windows import Windows, make_windows, window_starts
 
 __all__ = [
-    "SPLITS", "Dataset", "Track", "track_from_strings", "atomic_path", "write_text_atomic", "split_iterative",
+    "SPLITS", "Dataset", "Track", "label_index", "track_from_strings", "atomic_path", "write_text_atomic", "split_iterative",
     "Windows", "make_windows", "window_starts",
 ]

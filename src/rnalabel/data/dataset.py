@@ -30,6 +30,34 @@ _META_KEY = b"rnalabel"
 _CODES = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
+def label_index(names: Sequence[str], label: str | int, *, owner: str = "") -> int:
+    """Column of ``label`` among ``names``: a label name, or a column number.
+
+    The one label look-up of the package (datasets, trained models, explain). An unknown name or an out-of-range
+    number raises :class:`LabelError` naming the labels there are.
+
+    Parameters
+    ----------
+    names : sequence of str
+    label : str or int
+    owner : str
+        Who has the labels, for the message (e.g. "the model"). Default is "".
+    """
+    names = list(names)
+    where = f" of {owner}" if owner else ""
+    if isinstance(label, int | np.integer) and not isinstance(label, bool):
+        if not 0 <= int(label) < len(names):
+            raise LabelError(f"label number {int(label)} is out of range: there are {len(names)} labels{where}.",
+                             remedy=f"give a number from 0 to {len(names) - 1}, or a label name.")
+        return int(label)
+    try:
+        return names.index(str(label))
+    except ValueError:
+        shown = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
+        what = f"{owner} has no label {label!r}." if owner else f"unknown label {label!r}."
+        raise LabelError(what, remedy=f"choose one of: {shown}.") from None
+
+
 @dataclass
 class Track:
     """A categorical per-position annotation (e.g. region type) aligned with the sequence.
@@ -150,13 +178,9 @@ class Dataset:
         """The sequences as RNA strings (ambiguity codes come back as N)."""
         return [decode(t, int(n)) for t, n in zip(self.tokens, self.lengths, strict=True)]
 
-    def label_index(self, name: str) -> int:
-        """Column of label ``name``; raises :class:`LabelError` listing the known labels."""
-        try:
-            return self.label_names.index(name)
-        except ValueError:
-            shown = ", ".join(self.label_names[:20]) + (" ..." if self.n_labels > 20 else "")
-            raise LabelError(f"unknown label {name!r}.", remedy=f"choose one of: {shown}.") from None
+    def label_index(self, name: str | int) -> int:
+        """Column of label ``name`` (or a column number); raises :class:`LabelError` listing the known labels."""
+        return label_index(self.label_names, name)
 
     # selection ----------------------------------------------------------------------------------------------
     def subset(self, index: np.ndarray | Sequence[int] | slice) -> Dataset:

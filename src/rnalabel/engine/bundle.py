@@ -1,12 +1,20 @@
-"""A trained model and its files.
+"""A trained model as a bundle: the network, everything needed to use it, and its files.
 
-:class:`LabelModel` is a network together with everything needed to use it (views, labels, window, thresholds,
-card); it is what :func:`rnalabel.engine.training.fit` returns. On disk it is a directory with
-``model.safetensors`` and ``card.json`` (:func:`save_model`, :func:`load_model`). Loading never unpickles.
+:class:`Bundle` is what :func:`rnalabel.engine.training.fit` returns and every caller (predict, evaluate,
+explain, the server) takes. Its **kind** (:mod:`rnalabel.engine.kinds`: ``windowed``, ``whole-sequence``,
+``embedding``) says what one input is and what comes out.
 
-The card records the label names, the views and their parameters, the model class and hyper-parameters, the
-recipe, the data provenance, the metrics, the per-label thresholds, the package version and the SHA-256 of the
-weights file, so that :func:`load_model` rebuilds the exact featurisation and refuses a swapped or damaged file.
+On disk a bundle is a directory (:func:`save_model`, :func:`load_model`)::
+
+    model.safetensors     the weights (safetensors: no code runs when they are read)
+    card.json             format_version, kind, labels (and what they mean), views and their parameters, inputs,
+                          model class and hyper-parameters, recipe, window/stride, thresholds, provenance,
+                          metrics, package version, and the SHA-256 of the weights and of every artifact
+    artifacts/            named non-weight files (word2vec vectors, vocabularies, similarity indexes, protein
+                          tables): .npy arrays (read with allow_pickle=False), .json, or raw bytes (.faiss, .bin)
+
+Loading never unpickles, checks every checksum, and refuses a file that is swapped, damaged or pickled. Card
+format 1 (the first release: windowed models, no artifacts) still loads.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,33 +32,86 @@ import torch
 from torch import nn
 
 from rnalabel import __version__
-from rnalabel.data import Dataset, atomic_path, write_text_atomic
+from rnalabel.data import Dataset, Windows, atomic_path, label_index, write_text_atomic
+from rnalabel.engine.inputs import make_units
+from rnalabel.engine.kinds import Kind, get_kind
 from rnalabel.engine.metrics import _jsonable
 from rnalabel.engine.recipe import Recipe
 from rnalabel.errors import ConfigError, ModelFileError
-from rnalabel.models.registry import InputSpec, build_model, config_to_dict
-from rnalabel.views.base import View, views_from_specs
+from rnalabel.models.registry import InputSpec, build_model, config_to_dict, model_class
+from rnalabel.views.base import View, featurize, views_from_specs
+
+WEIGHTS = "model.safetensors"
+CARD = "card.json"
+ARTIFACTS = "artifacts"
+FORMAT = "rnalabel-model"
+FORMAT_VERSION = 2
+#: artifact format -> file suffix
+ARTIFACT_FORMATS = {"npy": ".npy", "json": ".json", "faiss": ".faiss", "bytes": ".bin"}
+_ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+# First bytes of files that must never be deserialised: pickle protocols 2-5 and torch.save's zip container.
+_PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
 
 
 @dataclass
-class LabelModel:
-    """A network and its featurisation.
+class Artifact:
+    """A named non-weight part of a bundle.
+
+    Attributes
+    ----------
+    value : numpy.ndarray, JSON-able object, or bytes
+        An array (stored as .npy, never pickled: object arrays are refused), a JSON-able value (dict, list ...),
+        or raw bytes (a serialised faiss index ...).
+    format : "npy", "json", "faiss" or "bytes"
+    description : str
+        What it holds, for the card. Default is "".
+    """
+
+    value: Any
+    format: str
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.format not in ARTIFACT_FORMATS:
+            raise ConfigError(f"unknown artifact format {self.format!r}.",
+                              remedy=f"choose one of: {', '.join(ARTIFACT_FORMATS)}.")
+        if self.format == "npy":
+            self.value = np.asarray(self.value)
+            if self.value.dtype == object:
+                raise ConfigError("an npy artifact cannot hold Python objects (it would need pickle).",
+                                  remedy="store numbers as an array, and text as a json artifact.")
+        elif self.format in ("faiss", "bytes") and not isinstance(self.value, bytes | bytearray):
+            raise ConfigError(f"a {self.format} artifact holds bytes, not {type(self.value).__name__}.")
+
+
+@dataclass
+class Bundle:
+    """A trained model and everything needed to use it.
 
     Attributes
     ----------
     module : torch.nn.Module
-        Takes ``{view name: tensor}``, returns (N, K) logits.
+        Takes ``{view name: tensor}``, returns (N, K) logits (and, for embedding models, ``embed`` (N, D)).
     recipe : Recipe
         The recipe it was trained with (views with data-dependent parameters filled in).
     views : dict of str to View
     inputs : list of InputSpec
     label_names : list of str
-    window : int
-        Input width in nucleotides; longer sequences are scanned.
-    stride : int
-        Scanning stride.
+    window : int or None
+        ``windowed``: the width of a window in nt (longer sequences are scanned). Other kinds: the input width
+        (sequences are padded to it and longer ones refused), or None when every view is per-sequence (no limit).
+    stride : int or None
+        Scanning stride (``windowed`` only).
     thresholds : numpy.ndarray, shape=(K,)
         Per-label decision thresholds (chosen on validation data).
+    kind : str
+        ``windowed``, ``whole-sequence`` or ``embedding`` (see :mod:`rnalabel.engine.kinds`). Default is
+        "windowed".
+    label_info : dict of str to dict
+        What labels mean, by label name (e.g. ``{"PUM2_K562": {"proteins": ["PUM2"]}}``). Default is {}.
+    artifacts : dict of str to Artifact
+        Named non-weight parts, saved under ``artifacts/`` with their checksums. Default is {}.
     card : dict
         Everything else the model card records (provenance, metrics, history ...).
     """
@@ -59,37 +121,40 @@ class LabelModel:
     views: dict[str, View]
     inputs: list[InputSpec]
     label_names: list[str]
-    window: int
-    stride: int
+    window: int | None
+    stride: int | None
     thresholds: np.ndarray
+    kind: str = "windowed"
+    label_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
     card: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        get_kind(self.kind)
 
     @property
     def n_labels(self) -> int:
         return len(self.label_names)
 
-    def featurize(self, dataset: Dataset) -> dict[str, np.ndarray]:
-        """The model's input arrays for ``dataset`` (whose rows must already be windows of ``window`` nt)."""
-        return {name: view.transform(dataset) for name, view in self.views.items()}
+    @property
+    def kind_info(self) -> Kind:
+        """What this bundle's kind means for its callers."""
+        return get_kind(self.kind)
 
-    def label_index(self, name: str) -> int:
-        from rnalabel.errors import LabelError
+    def units(self, dataset: Dataset) -> Windows:
+        """The model inputs of ``dataset`` before featurisation: windows, or whole (padded) sequences."""
+        return make_units(dataset, kind=self.kind, window=self.window, stride=self.stride)
 
-        if name not in self.label_names:
-            shown = ", ".join(self.label_names[:30]) + (" ..." if self.n_labels > 30 else "")
-            raise LabelError(f"the model has no label {name!r}.", remedy=f"choose one of: {shown}.")
-        return self.label_names.index(name)
+    def featurize(self, units: Dataset) -> dict[str, np.ndarray]:
+        """The model's input arrays for ``units`` (rows that are already units: see :meth:`units`)."""
+        return featurize(self.views, units)
 
-
-WEIGHTS = "model.safetensors"
-CARD = "card.json"
-FORMAT = "rnalabel-model"
-FORMAT_VERSION = 1
-
-# First bytes of files that must never be deserialised: pickle protocols 2-5 and torch.save's zip container.
-_PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
+    def label_index(self, label: str | int) -> int:
+        """Column of ``label`` (a name or a column number); unknown labels raise ``LabelError``."""
+        return label_index(self.label_names, label, owner="the model")
 
 
+# files ------------------------------------------------------------------------------------------------------
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -98,30 +163,50 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def make_card(model: LabelModel) -> dict[str, Any]:
-    """The JSON card of ``model`` (without the weights hash, which :func:`save_model` adds)."""
+def make_card(model: Bundle) -> dict[str, Any]:
+    """The JSON card of ``model`` (without the checksums, which :func:`save_model` adds)."""
     cfg = getattr(model.module, "config", None)
     params = config_to_dict(cfg) if cfg is not None else dict(model.recipe.params)
     card = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "kind": model.kind,
         "rnalabel_version": __version__,
         "model": {"name": model.recipe.model, "params": params},
         "recipe": model.recipe.to_dict(),
         "views": {name: v.spec() for name, v in model.views.items()},
         "inputs": [asdict(s) for s in model.inputs],
         "labels": list(model.label_names),
-        "window": int(model.window),
-        "stride": int(model.stride),
+        "window": None if model.window is None else int(model.window),
+        "stride": None if model.stride is None else int(model.stride),
         "thresholds": {n: float(t) for n, t in zip(model.label_names, model.thresholds, strict=True)},
     }
-    extra = {k: v for k, v in model.card.items() if k not in card and k != "weights"}
+    if model.label_info:
+        card["label_info"] = model.label_info
+    extra = {k: v for k, v in model.card.items() if k not in card and k not in ("weights", "artifacts")}
     card.update(extra)
     return _jsonable(card)
 
 
-def save_model(model: LabelModel, directory: str | os.PathLike) -> Path:
-    """Write ``model.safetensors`` and ``card.json`` into ``directory`` (created if needed), atomically per file.
+def _write_artifact(d: Path, name: str, art: Artifact) -> dict[str, str]:
+    if not _ARTIFACT_NAME.match(name):
+        raise ConfigError(f"artifact name {name!r} is not a plain file name.",
+                          remedy="use letters, digits, '_', '-' and '.', starting with a letter or digit.")
+    rel = f"{ARTIFACTS}/{name}{ARTIFACT_FORMATS[art.format]}"
+    with atomic_path(d / rel) as tmp:
+        if art.format == "npy":
+            with open(tmp, "wb") as fh:
+                np.save(fh, art.value, allow_pickle=False)
+        elif art.format == "json":
+            tmp.write_text(json.dumps(_jsonable(art.value)))
+        else:
+            tmp.write_bytes(bytes(art.value))
+    return {"file": rel, "format": art.format, "sha256": _sha256(d / rel), "description": art.description}
+
+
+def save_model(model: Bundle, directory: str | os.PathLike) -> Path:
+    """Write ``model.safetensors``, the artifacts and ``card.json`` into ``directory`` (created if needed), each
+    file atomically; the card is written last, so a directory with a card is complete.
 
     Returns
     -------
@@ -136,14 +221,15 @@ def save_model(model: LabelModel, directory: str | os.PathLike) -> Path:
     with atomic_path(d / WEIGHTS) as tmp:
         save_file(state, str(tmp), metadata={"format": FORMAT})
     card = make_card(model)
+    card["artifacts"] = {name: _write_artifact(d, name, art) for name, art in model.artifacts.items()}
     card["weights"] = {"file": WEIGHTS, "sha256": _sha256(d / WEIGHTS)}
     write_text_atomic(d / CARD, json.dumps(card, indent=2) + "\n")
-    model.card = {k: v for k, v in card.items()}
+    model.card = dict(card)
     return d
 
 
 def read_card(directory: str | os.PathLike) -> dict[str, Any]:
-    """Read and check ``card.json`` of a model directory."""
+    """Read and check ``card.json`` of a model directory; a format-1 card is read as a ``windowed`` one."""
     d = Path(directory)
     if not d.is_dir():
         raise ModelFileError(
@@ -161,9 +247,18 @@ def read_card(directory: str | os.PathLike) -> dict[str, Any]:
         ) from None
     if not isinstance(card, dict) or card.get("format") != FORMAT:
         raise ModelFileError("this is not an rnalabel model card.", path=p, remedy="check the folder.")
-    for key in ("model", "views", "labels", "window", "stride", "inputs"):
+    version = card.get("format_version", 1)
+    if version not in (1, FORMAT_VERSION):
+        raise ModelFileError(
+            f"the card has format_version {version!r}; this rnalabel ({__version__}) reads versions 1 and "
+            f"{FORMAT_VERSION}.", path=p, remedy="use the rnalabel release that wrote the model, or a newer one.",
+        )
+    required = ("model", "views", "labels", "inputs") + (("window", "stride") if version == 1 else ("kind",))
+    for key in required:
         if key not in card:
             raise ModelFileError(f"the model card lacks {key!r}.", path=p, remedy="re-save the model.")
+    if version == 1:  # the first release wrote windowed models only, without artifacts
+        card = {**card, "kind": "windowed", "artifacts": {}}
     return card
 
 
@@ -186,8 +281,38 @@ def _check_weights_file(path: Path) -> None:
         raise ModelFileError("not a safetensors file.", path=path, remedy="give the model.safetensors of a run.")
 
 
-def load_model(directory: str | os.PathLike, *, device: str | torch.device | None = "cpu") -> LabelModel:
-    """Load a model directory written by :func:`save_model`.
+def _read_artifact(d: Path, name: str, entry: Any) -> Artifact:
+    card = d / CARD
+    if not isinstance(entry, dict) or not {"file", "format", "sha256"} <= set(entry):
+        raise ModelFileError(f"artifact {name!r} in the card lacks file, format or sha256.", path=card,
+                             remedy="re-save the model.")
+    rel, fmt = str(entry["file"]), entry["format"]
+    path = (d / rel).resolve()
+    if Path(rel).is_absolute() or ".." in Path(rel).parts or d.resolve() / ARTIFACTS not in path.parents:
+        raise ModelFileError(f"artifact {name!r} points outside the model's {ARTIFACTS}/ folder ({rel}).",
+                             path=card, remedy="artifacts must live inside the model directory.")
+    if fmt not in ARTIFACT_FORMATS:
+        raise ModelFileError(f"artifact {name!r} has unknown format {fmt!r}.", path=card)
+    if not path.is_file():
+        raise ModelFileError(f"artifact {name!r} is missing.", path=d / rel, remedy="copy the whole run folder.")
+    if _sha256(path) != entry["sha256"]:
+        raise ModelFileError(f"artifact {name!r} does not match the checksum recorded in card.json (damaged or "
+                             "swapped).", path=d / rel, remedy="copy the run folder again from where it was trained.")
+    try:
+        if fmt == "npy":
+            value = np.load(path, allow_pickle=False)
+        elif fmt == "json":
+            value = json.loads(path.read_text())
+        else:
+            value = path.read_bytes()
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"cannot read artifact {name!r} as {fmt} ({exc}); rnalabel never unpickles.",
+                             path=d / rel, remedy="copy it again.") from None
+    return Artifact(value, fmt, str(entry.get("description", "")))
+
+
+def load_model(directory: str | os.PathLike, *, device: str | torch.device | None = "cpu") -> Bundle:
+    """Load a model directory written by :func:`save_model` (card format 2, or 1 from the first release).
 
     Parameters
     ----------
@@ -218,7 +343,11 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         state = load_file(str(wpath), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"cannot read the weights ({exc}).", path=wpath, remedy="copy it again.") from None
+    artifacts = {name: _read_artifact(d, name, e) for name, e in (card.get("artifacts") or {}).items()}
     try:
+        kind = get_kind(card["kind"]).name
+        if kind not in model_class(card["model"]["name"]).kinds:
+            raise ConfigError(f"model {card['model']['name']!r} does not serve the {kind} kind.")
         views = views_from_specs(card["views"])
         inputs = [InputSpec(**s) for s in card["inputs"]]
         module = build_model(
@@ -240,14 +369,17 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         module.to(device)
     labels = list(card["labels"])
     thr = card.get("thresholds") or {}
-    return LabelModel(
+    return Bundle(
         module=module,
         recipe=recipe or Recipe(name="unknown", model=card["model"]["name"]),
         views=views,
         inputs=inputs,
         label_names=labels,
-        window=int(card["window"]),
-        stride=int(card["stride"]),
+        window=None if card.get("window") is None else int(card["window"]),
+        stride=None if card.get("stride") is None else int(card["stride"]),
         thresholds=np.asarray([float(thr.get(n, 0.5)) for n in labels]),
+        kind=kind,
+        label_info=dict(card.get("label_info") or {}),
+        artifacts=artifacts,
         card=card,
     )

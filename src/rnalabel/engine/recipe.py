@@ -6,6 +6,7 @@ are found by name (``multiresbind``); any other YAML file can be given by path. 
     name: multiresbind
     description: Multi-resBind, sequence only (Zhao & Hamada 2022)
     model: multiresbind
+    kind: windowed        # windowed | whole-sequence | embedding; null: the model's default
     params: {filters: 96, first_kernel: 11}
     views:
       seq: {type: onehot, pad_value: 0.25}
@@ -25,6 +26,7 @@ from typing import Any
 import yaml
 
 from rnalabel.errors import ConfigError
+from rnalabel.models.registry import KINDS
 
 LOSSES = ("bce", "focal")
 PRECISIONS = ("auto", "32", "bf16-mixed", "16-mixed")
@@ -92,6 +94,10 @@ class TrainConfig:
             raise ConfigError("batch_size and max_epochs must be positive and lr greater than 0.")
 
 
+#: the views of a recipe that names none: the nucleotide one-hot
+DEFAULT_VIEWS: dict[str, dict[str, Any]] = {"seq": {"type": "onehot"}}
+
+
 @dataclass(frozen=True)
 class Recipe:
     """A model, its views and how to train it.
@@ -101,30 +107,39 @@ class Recipe:
     name : str
     model : str
         Registry name of the model class.
+    kind : str or None
+        What the trained bundle is: ``windowed``, ``whole-sequence`` or ``embedding`` (see
+        :mod:`rnalabel.engine.kinds`). None means the model's default kind (the first it serves).
     params : dict
-        Model hyper-parameters (see the model's ``Config``).
+        Model hyper-parameters (see the model's constructor).
     views : dict of str to dict
         View name -> view spec ``{"type": ..., params...}``; order matters (channel order).
     window : int or None
-        Model input width; None means the longest training sequence.
+        ``windowed``: the window width; None means the longest training sequence. Other kinds: the input width
+        sequences are padded to; None means the longest training sequence when a view is per-position or
+        pairwise, and no limit when every view is per-sequence.
     stride : int or None
-        Scanning stride for longer sequences; None means half the window.
+        Scanning stride for longer sequences (``windowed`` only); None means half the window.
     train : TrainConfig
     description : str
     """
 
     name: str
     model: str
+    kind: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    views: dict[str, dict[str, Any]] = field(default_factory=lambda: {"seq": {"type": "onehot"}})
+    views: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_VIEWS.items()})
     window: int | None = None
     stride: int | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
     description: str = ""
 
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise ConfigError(f"unknown model kind {self.kind!r}.", remedy=f"choose one of: {', '.join(KINDS)}.")
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return d
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str = "<dict>") -> Recipe:
@@ -148,7 +163,7 @@ class Recipe:
                 path=source,
                 remedy=f"allowed keys: {', '.join(sorted(tknown))}.",
             )
-        views = d.get("views") or {"seq": {"type": "onehot"}}
+        views = d.get("views") or DEFAULT_VIEWS
         if not isinstance(views, dict) or not all(isinstance(v, dict) and "type" in v for v in views.values()):
             raise ConfigError(
                 "recipe's views must map a name to a spec with a `type`.",

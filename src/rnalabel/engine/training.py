@@ -16,21 +16,24 @@ import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 
 from rnalabel._runtime import resolve_device, resolve_precision
-from rnalabel.data import Dataset, make_windows, split_iterative
-from rnalabel.engine.bundle import LabelModel
+from rnalabel.data import Dataset, split_iterative
+from rnalabel.engine.bundle import Bundle
+from rnalabel.engine.forward import forward_arrays, sequence_scores
+from rnalabel.engine.inputs import featurize, input_specs, make_units
+from rnalabel.engine.kinds import get_kind
 from rnalabel.engine.losses import masked_bce, masked_focal, positive_weights
 from rnalabel.engine.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays
 from rnalabel.engine.recipe import Recipe, TrainConfig
 from rnalabel.errors import ConfigError, InputError, LabelError
-from rnalabel.models.registry import InputSpec, build_model
-from rnalabel.views.base import views_from_specs
+from rnalabel.models.registry import build_model, model_class
+from rnalabel.views.base import View, views_from_specs
 
 log = logging.getLogger(__name__)
 
@@ -215,10 +218,21 @@ class FitReport:
     outputs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
-def resolve_window(recipe: Recipe, train: Dataset) -> tuple[int, int]:
-    """The recipe's window and stride, or (longest training sequence, half of it)."""
+def resolve_window(recipe: Recipe, train: Dataset, *, kind: str = "windowed",
+                   views: Mapping[str, View] | None = None) -> tuple[int | None, int | None]:
+    """The input width and scanning stride of a model of ``kind`` trained on ``train``.
+
+    ``windowed``: the recipe's window (default: the longest training sequence) and stride (default: half the
+    window). Other kinds: no stride; the recipe's window, else the longest training sequence when a view is
+    per-position or pairwise, else None (per-sequence views take sequences of any length). Training sequences
+    longer than the window are refused: labels belong to whole sequences, so they are not cut.
+    """
     longest = int(train.lengths.max()) if len(train) else 1
-    window = int(recipe.window) if recipe.window else longest
+    per_sequence_only = views is not None and all(v.kind == "sequence" for v in views.values())
+    if get_kind(kind).scans or recipe.window or not per_sequence_only:
+        window = int(recipe.window) if recipe.window else longest
+    else:
+        return None, None
     if longest > window:
         too_long = int(np.sum(train.lengths > window))
         raise InputError(
@@ -226,8 +240,20 @@ def resolve_window(recipe: Recipe, train: Dataset) -> tuple[int, int]:
             f"(the longest is {longest} nt); labels belong to whole sequences, so they are not cut.",
             remedy=f"raise the window (--window {longest}) or trim the sequences to the bound region.",
         )
+    if not get_kind(kind).scans:
+        return window, None
     stride = int(recipe.stride) if recipe.stride else max(1, window // 2)
     return window, stride
+
+
+def resolve_kind(recipe: Recipe) -> str:
+    """The recipe's kind, or its model's default; a kind the model does not serve raises ``ConfigError``."""
+    served = model_class(recipe.model).kinds
+    kind = recipe.kind or served[0]
+    if kind not in served:
+        raise ConfigError(f"model {recipe.model!r} does not serve the {kind} kind.",
+                          remedy=f"use one of: {', '.join(served)}.")
+    return kind
 
 
 def prepare_splits(dataset: Dataset, cfg: TrainConfig) -> Dataset:
@@ -273,8 +299,13 @@ def fit(
     devices: int | str = 1,
     stages: Sequence[str] | None = None,
     init_state: Mapping[str, torch.Tensor] | None = None,
-) -> tuple[LabelModel, FitReport]:
-    """Train ``recipe`` on ``dataset``.
+) -> tuple[Bundle, FitReport]:
+    """Train ``recipe`` on ``dataset`` and return the trained :class:`~rnalabel.engine.bundle.Bundle`.
+
+    The bundle's kind is the recipe's (or its model's default): a ``windowed`` model is trained on windows of the
+    recipe's width, the others on whole sequences (see :mod:`rnalabel.engine.kinds`); training sequences are
+    never cut, so they must fit the window. The same featurise-and-window path (:mod:`rnalabel.engine.inputs`)
+    and forward pass (:mod:`rnalabel.engine.forward`) serve training and every later use.
 
     Two optional model hooks let a model with more than one loss term or training step use this same loop:
     ``training_losses(x, y, base_loss) -> dict`` (one forward pass; the ``total`` entry is minimised, the
@@ -307,7 +338,7 @@ def fit(
 
     Returns
     -------
-    (LabelModel, FitReport)
+    (Bundle, FitReport)
     """
     pl = _lightning()
     t_start = time.perf_counter()
@@ -321,25 +352,18 @@ def fit(
     test_ds = ds.select_split("test") if np.any(ds.split == "test") else None
     if len(train_ds) == 0 or len(val_ds) == 0:
         raise InputError("the train or validation split is empty.", remedy="use a larger dataset.")
-    window, stride = resolve_window(recipe, train_ds)
+    kind = resolve_kind(recipe)
 
     # views: fit data-dependent parameters on the training rows, then featurise once
     t0 = time.perf_counter()
     views = {name: v.fit(train_ds) for name, v in views_from_specs(recipe.views).items()}
-    fitted = Recipe(
-        name=recipe.name, model=recipe.model, params=dict(recipe.params),
-        views={n: v.spec() for n, v in views.items()}, window=window, stride=stride, train=cfg,
-        description=recipe.description,
-    )
-    tr_w = make_windows(train_ds, window, stride).dataset
-    va_w = make_windows(val_ds, window, stride).dataset
-    x_tr = {n: v.transform(tr_w) for n, v in views.items()}
-    x_va = {n: v.transform(va_w) for n, v in views.items()}
+    window, stride = resolve_window(recipe, train_ds, kind=kind, views=views)
+    fitted = replace(recipe, kind=kind, views={n: v.spec() for n, v in views.items()}, window=window, stride=stride)
+    tr_u = make_units(train_ds, kind=kind, window=window, stride=stride).dataset
+    va_u = make_units(val_ds, kind=kind, window=window, stride=stride).dataset
+    x_tr, x_va = featurize(views, tr_u), featurize(views, va_u)
     featurize_s = time.perf_counter() - t0
-    inputs = [
-        InputSpec(n, v.kind, int(a.shape[1]), int(a.shape[2]) if a.ndim == 3 else 0)
-        for (n, v), a in zip(views.items(), x_tr.values(), strict=True)
-    ]
+    inputs = input_specs(views, x_tr)
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     module = build_model(recipe.model, inputs=inputs, n_labels=dataset.n_labels, params=recipe.params)
@@ -350,8 +374,8 @@ def fit(
     history: list[dict[str, float]] = []
     dev = resolve_device(device)
     precision = resolve_precision(cfg.precision, dev)
-    train_dl = _loader(ViewTensors(x_tr, train_ds.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
-    val_dl = _loader(ViewTensors(x_va, val_ds.labels), max(cfg.batch_size, 512), False, cfg.num_workers, cfg.seed)
+    train_dl = _loader(ViewTensors(x_tr, tr_u.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
+    val_dl = _loader(ViewTensors(x_va, va_u.labels), max(cfg.batch_size, 512), False, cfg.num_workers, cfg.seed)
     t0 = time.perf_counter()
     for stage in stage_list:
         if stage is not None:
@@ -378,20 +402,18 @@ def fit(
     train_s = time.perf_counter() - t0
     module = module.requires_grad_(True).float().cpu().eval()  # stages may have frozen parts
 
-    model = LabelModel(
+    model = Bundle(
         module=module, recipe=fitted, views=views, inputs=inputs, label_names=list(dataset.label_names),
-        window=window, stride=stride, thresholds=np.full(dataset.n_labels, 0.5),
+        window=window, stride=stride, thresholds=np.full(dataset.n_labels, 0.5), kind=kind,
     )
-    from rnalabel.engine.predict import predict, predict_arrays
-
-    val_scores = predict_arrays(model, x_va, device=dev, progress=False)
-    model.thresholds = choose_thresholds(val_ds.labels, val_scores)
-    val_metrics = evaluate_arrays(val_ds.labels, val_scores, label_names=model.label_names,
+    val_scores = forward_arrays(model, x_va, device=dev)
+    model.thresholds = choose_thresholds(va_u.labels, val_scores)
+    val_metrics = evaluate_arrays(va_u.labels, val_scores, label_names=model.label_names,
                                   thresholds=model.thresholds)
     test_metrics = None
-    outputs = {"val": (val_ds.labels, val_scores)}
+    outputs = {"val": (va_u.labels, val_scores)}
     if test_ds is not None and len(test_ds):
-        test_scores = predict(model, test_ds, device=dev, progress=False).scores
+        test_scores = sequence_scores(model, test_ds, device=dev, progress=False)
         test_metrics = evaluate_arrays(test_ds.labels, test_scores, label_names=model.label_names,
                                        thresholds=model.thresholds)
         outputs["test"] = (test_ds.labels, test_scores)

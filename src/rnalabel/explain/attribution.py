@@ -1,4 +1,4 @@
-"""Integrated gradients for one label of a :class:`~rnalabel.engine.bundle.LabelModel`, on every view.
+"""Integrated gradients for one label of a :class:`~rnalabel.engine.bundle.Bundle`, on every view.
 
 Attributions are computed with captum on each view's input tensor (one-hot, structure profile, region one-hot,
 amino-acid one-hot, dipeptide histogram ...) and then put on the RNA by each view
@@ -29,9 +29,9 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from rnalabel._runtime import preserve_state, resolve_device
+from rnalabel._runtime import preserve_state, progress_bar, resolve_device
 from rnalabel.data import Dataset
-from rnalabel.engine.bundle import LabelModel
+from rnalabel.engine.bundle import Bundle
 from rnalabel.errors import InputError
 from rnalabel.explain.baselines import Baseline, resolve_baseline
 from rnalabel.explain.core import (
@@ -39,10 +39,8 @@ from rnalabel.explain.core import (
     Attributions,
     AttributionWarning,
     Windows,
-    _bar,
     _forward,
     channel_names,
-    label_index,
     label_scores,
     prepare_windows,
 )
@@ -53,7 +51,7 @@ _MAX_ROWS = 4096
 
 # integrated gradients ---------------------------------------------------------------------------------------
 def integrated_gradients(
-    model: LabelModel,
+    model: Bundle,
     data: Dataset | Windows | Mapping[str, np.ndarray],
     *,
     label: str | int,
@@ -74,7 +72,7 @@ def integrated_gradients(
 
     Parameters
     ----------
-    model : LabelModel
+    model : Bundle
     data : Dataset, Windows or dict of str to numpy.ndarray
         Sequences (cut into the card's windows), prepared windows, or the model's view arrays, one row per
         window.
@@ -116,7 +114,8 @@ def integrated_gradients(
         raise InputError(f"unknown output {output!r}.", remedy=f"choose one of: {', '.join(OUTPUTS)}.")
     if steps < 2 or batch_size < 1:
         raise InputError(f"steps ({steps}) must be at least 2 and batch_size ({batch_size}) positive.")
-    j, name = label_index(model, label)
+    j = model.label_index(label)
+    name = model.label_names[j]
     win = prepare_windows(model, data)
     base = resolve_baseline(model, win, baseline, reference=reference, label=j, n_low=n_low,
                              n_shuffles=n_shuffles, seed=seed, device=device, progress=progress)
@@ -129,7 +128,7 @@ def integrated_gradients(
     values = {k: np.zeros(win.arrays[k].shape, dtype=np.float64) for k in attributed}
     base_scores = np.zeros(n, dtype=np.float64)
     dev = resolve_device(device)
-    bar = _bar(progress and n * n_ref > 4 * batch_size, n * n_ref, "integrated gradients")
+    bar = progress_bar(progress and n * n_ref > 4 * batch_size, n * n_ref, "integrated gradients")
     with preserve_state(model.module, dev) as m:
         ig = IntegratedGradients(_forward(m, attributed + fixed, j, output))
         for a in range(0, n, batch_size):

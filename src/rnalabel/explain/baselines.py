@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from rnalabel.data import Dataset
-from rnalabel.engine.bundle import LabelModel
+from rnalabel.engine.bundle import Bundle
 from rnalabel.errors import InputError
 from rnalabel.explain.core import AttributionWarning, Windows, label_scores, prepare_windows
 from rnalabel.explain.shuffle import shuffle_tokens
@@ -37,7 +37,7 @@ class Baseline:
 
 
 def low_score_baseline(
-    model: LabelModel,
+    model: Bundle,
     reference: Dataset | Windows | Mapping[str, np.ndarray],
     *,
     label: str | int,
@@ -50,7 +50,7 @@ def low_score_baseline(
 
     Parameters
     ----------
-    model : LabelModel
+    model : Bundle
     reference : Dataset, Windows or dict of str to numpy.ndarray
         Where the low-scoring windows are taken from (the paper: the test set).
     label : str or int
@@ -71,12 +71,12 @@ def low_score_baseline(
     return Baseline("low-score", arrays, k)
 
 
-def zero_baseline(model: LabelModel, windows: Windows) -> Baseline:
+def zero_baseline(model: Bundle, windows: Windows) -> Baseline:
     """All-zero inputs."""
     return Baseline("zero", {n: np.zeros((1, *a.shape[1:]), np.float32) for n, a in windows.arrays.items()})
 
 
-def shuffle_baseline(model: LabelModel, windows: Windows, *, n_shuffles: int = 8, seed: int = 0) -> Baseline:
+def shuffle_baseline(model: Bundle, windows: Windows, *, n_shuffles: int = 8, seed: int = 0) -> Baseline:
     """``n_shuffles`` dinucleotide shuffles of every window, featurised through the model's views."""
     if windows.dataset is None:
         raise InputError("the shuffle baseline needs sequences, not featurised arrays.",
@@ -90,7 +90,7 @@ def shuffle_baseline(model: LabelModel, windows: Windows, *, n_shuffles: int = 8
 
 
 def resolve_baseline(
-    model: LabelModel,
+    model: Bundle,
     win: Windows,
     baseline: str | Baseline | Mapping[str, np.ndarray],
     *,

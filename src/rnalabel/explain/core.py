@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from rnalabel._runtime import preserve_state, resolve_device
-from rnalabel.data import Dataset, make_windows
+from rnalabel.data import Dataset
 from rnalabel.data.sequence import PAD
-from rnalabel.engine.bundle import LabelModel
+from rnalabel.engine.bundle import Bundle
+from rnalabel.engine.forward import forward_arrays
 from rnalabel.errors import InputError
 
 OUTPUTS = ("logit", "probability")
@@ -158,20 +158,20 @@ class Attributions:
 
 
 # inputs -----------------------------------------------------------------------------------------------------
-def _tokens_from_arrays(arrays: Mapping[str, np.ndarray], model: LabelModel, n: int) -> np.ndarray:
+def _tokens_from_arrays(arrays: Mapping[str, np.ndarray], model: Bundle, n: int) -> np.ndarray:
     for name, view in model.views.items():
         tok = view.tokens_from_array(arrays[name]) if name in arrays else None
         if tok is not None:
             return tok
-    return np.full((n, model.window), PAD, dtype=np.uint8)
+    return np.full((n, model.window or 0), PAD, dtype=np.uint8)
 
 
-def prepare_windows(model: LabelModel, data: Dataset | Windows | Mapping[str, np.ndarray]) -> Windows:
+def prepare_windows(model: Bundle, data: Dataset | Windows | Mapping[str, np.ndarray]) -> Windows:
     """Cut a dataset into the model's windows and featurise them, or wrap already featurised arrays.
 
     Parameters
     ----------
-    model : LabelModel
+    model : Bundle
     data : Dataset, Windows or dict of str to numpy.ndarray
         Sequences (scanned with the card's window and stride), windows prepared before (returned as they are),
         or the model's view arrays, one row per window (tokens are then read back from a view that is the
@@ -180,7 +180,7 @@ def prepare_windows(model: LabelModel, data: Dataset | Windows | Mapping[str, np
     if isinstance(data, Windows):
         return data
     if isinstance(data, Dataset):
-        win = make_windows(data, model.window, model.stride)
+        win = model.units(data)
         wds = win.dataset
         return Windows(wds.ids, win.source, win.start, wds.tokens, wds.lengths, model.featurize(wds), wds)
     missing = [k for k in model.views if k not in data]
@@ -195,15 +195,6 @@ def prepare_windows(model: LabelModel, data: Dataset | Windows | Mapping[str, np
     return Windows(ids, np.arange(n), np.zeros(n, dtype=np.int64), tokens, lengths, arrays, None)
 
 
-def label_index(model: LabelModel, label: str | int) -> tuple[int, str]:
-    """Column and name of ``label`` (a name or a column index); unknown labels raise ``LabelError``."""
-    if isinstance(label, int | np.integer):
-        if not 0 <= int(label) < model.n_labels:
-            raise InputError(f"label index {label} is out of range (the model has {model.n_labels} labels).")
-        return int(label), model.label_names[int(label)]
-    return model.label_index(str(label)), str(label)
-
-
 # forward ----------------------------------------------------------------------------------------------------
 def _forward(module, names: list[str], j: int, output: str):
     def f(*xs: torch.Tensor) -> torch.Tensor:
@@ -214,26 +205,23 @@ def _forward(module, names: list[str], j: int, output: str):
 
 
 def label_scores(
-    model: LabelModel,
+    model: Bundle,
     arrays: Mapping[str, np.ndarray],
     *,
     label: str | int,
     output: str = "logit",
     batch_size: int = 512,
     device: str | torch.device | None = None,
+    precision: str = "32",
 ) -> np.ndarray:
-    """The model's output for one label on featurised inputs, shape=(N,), float64 (logit or probability)."""
-    j, _ = label_index(model, label)
-    dev = resolve_device(device)
-    names = list(arrays)
-    n = len(arrays[names[0]])
-    out = np.empty(n, dtype=np.float64)
-    with preserve_state(model.module, dev) as m, torch.inference_mode():
-        f = _forward(m, names, j, output)
-        for a in range(0, n, batch_size):
-            xs = [torch.from_numpy(np.ascontiguousarray(arrays[k][a:a + batch_size])).to(dev) for k in names]
-            out[a:a + batch_size] = f(*xs).double().cpu().numpy()
-    return out
+    """The model's output for one label on featurised inputs, shape=(N,), float64 (logit or probability).
+
+    Runs the shared batched forward pass (:func:`rnalabel.engine.forward.forward_arrays`); fp32 by default, the
+    arithmetic attributions are checked against.
+    """
+    j = model.label_index(label)
+    return forward_arrays(model, arrays, output=output, label=j, batch_size=batch_size, device=device,
+                          precision=precision).astype(np.float64)
 
 
 def channel_names(view, dataset: Dataset | None, n: int, name: str) -> list[str]:
@@ -244,14 +232,3 @@ def channel_names(view, dataset: Dataset | None, n: int, name: str) -> list[str]
     except Exception:  # a view that cannot name its channels without data
         names = []
     return names if len(names) == n else [f"{name}:{i}" for i in range(n)]
-
-
-def _bar(show: bool, total: int, what: str):
-    if not show:
-        return None
-    from rich.progress import Progress
-
-    p = Progress(transient=True)
-    p.start()
-    p.add_task(what, total=total)
-    return p

@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rnalabel._runtime import progress_bar
 from rnalabel.data import Dataset, Track
-from rnalabel.engine.bundle import LabelModel
+from rnalabel.engine.bundle import Bundle
 from rnalabel.errors import InputError
-from rnalabel.explain.core import Attributions, Windows, _bar, label_index, label_scores, prepare_windows
+from rnalabel.explain.core import Attributions, Windows, label_scores, prepare_windows
 
 
 def _mutants(tokens: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -35,7 +36,7 @@ def _mutants(tokens: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray, n
 
 
 def in_silico_mutagenesis(
-    model: LabelModel,
+    model: Bundle,
     data: Dataset | Windows,
     *,
     label: str | int,
@@ -48,7 +49,7 @@ def in_silico_mutagenesis(
 
     Parameters
     ----------
-    model : LabelModel
+    model : Bundle
     data : Dataset or Windows
         Sequences, cut into the card's windows (or windows prepared by
         :func:`rnalabel.explain.core.prepare_windows`).
@@ -69,14 +70,15 @@ def in_silico_mutagenesis(
         G or U (0 for the base already there, 0 at N and padding). ``nucleotide["ism"]``, shape=(W, L): the
         importance of each nucleotide, ``-mean`` of its three substitution effects. ``delta`` is NaN.
     """
-    j, name = label_index(model, label)
+    j = model.label_index(label)
+    name = model.label_names[j]
     win = prepare_windows(model, data) if isinstance(data, Dataset | Windows) else None
     if win is None or win.dataset is None:
         raise InputError("in-silico mutagenesis needs sequences (a Dataset), not featurised arrays.")
     n, width = win.tokens.shape
     ref = label_scores(model, win.arrays, label=j, output=output, batch_size=batch_size, device=device)
     effects = np.zeros((n, 4, width), dtype=np.float64)
-    bar = _bar(progress and n > 8, n, "in-silico mutagenesis")
+    bar = progress_bar(progress and n > 8, n, "in-silico mutagenesis")
     wds = win.dataset
     for w in range(n):
         mut, pos, base = _mutants(win.tokens[w], int(win.lengths[w]))

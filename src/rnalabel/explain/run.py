@@ -27,10 +27,10 @@ import torch
 
 from rnalabel.data import Dataset, atomic_path, write_text_atomic
 from rnalabel.data.sequence import ALPHABET
-from rnalabel.engine.bundle import LabelModel
+from rnalabel.engine.bundle import Bundle
 from rnalabel.explain.attribution import integrated_gradients
 from rnalabel.explain.baselines import BASELINES, low_score_baseline
-from rnalabel.explain.core import Attributions, label_index, label_scores, prepare_windows
+from rnalabel.explain.core import Attributions, label_scores, prepare_windows
 from rnalabel.explain.motifs import Motif, Seqlets, discover_motifs, extract_seqlets, write_meme
 from rnalabel.explain.mutagenesis import in_silico_mutagenesis
 
@@ -67,15 +67,15 @@ class LabelExplanation:
     n_positive: int = 0
 
 
-def _labels(model: LabelModel, label: str | Sequence[str]) -> list[str]:
+def _labels(model: Bundle, label: str | Sequence[str]) -> list[str]:
     names = [label] if isinstance(label, str) else list(label)
     if names == ["all"]:
         return list(model.label_names)
-    return [label_index(model, n)[1] for n in names]
+    return [model.label_names[model.label_index(n)] for n in names]
 
 
 def explain(
-    model: LabelModel,
+    model: Bundle,
     data: Dataset,
     *,
     label: str | Sequence[str],
@@ -98,7 +98,7 @@ def explain(
 
     Parameters
     ----------
-    model : LabelModel
+    model : Bundle
     data : Dataset
         Sequences (and labels, optional); long ones are scanned with the card's window and stride.
     label : str or sequence of str

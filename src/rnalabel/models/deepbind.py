@@ -44,7 +44,7 @@ class DeepBind(nn.Module):
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
-        self.specs = position_inputs(inputs)
+        self.specs = position_inputs(inputs, "deepbind")
         in_ch = sum(s.channels for s in self.specs)
         # DeepBind pads kernel-1 columns on each side so motifs at the edges are seen whole
         self.conv = nn.Conv1d(in_ch, filters, kernel, padding=kernel - 1)

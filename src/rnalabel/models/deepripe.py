@@ -62,7 +62,7 @@ class DeepRiPe(nn.Module):
         dropout: float = 0.25,
     ) -> None:
         super().__init__()
-        self.specs = position_inputs(inputs)
+        self.specs = position_inputs(inputs, "deepripe")
         self.branches = nn.ModuleDict()
         total = 0
         for i, s in enumerate(self.specs):

@@ -22,8 +22,16 @@ def glorot_init(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def position_inputs(inputs: tuple[InputSpec, ...]) -> list[InputSpec]:
-    return [s for s in inputs if s.kind == "position"]
+def position_inputs(inputs: tuple[InputSpec, ...], model: str) -> list[InputSpec]:
+    """The inputs of a model that takes per-position views only; any other input (or none) raises ConfigError,
+    rather than being left out silently."""
+    bad = [f"{s.name} ({s.kind})" for s in inputs if s.kind != "position"]
+    if bad or not inputs:
+        raise ConfigError(
+            f"model {model!r} takes per-position views only; got {', '.join(bad) or 'none'}.",
+            remedy="use per-position views (onehot, structure, region, aminoacid, dipeptide) with this model.",
+        )
+    return list(inputs)
 
 
 def concat_positions(x: Mapping[str, torch.Tensor], specs: list[InputSpec]) -> torch.Tensor:

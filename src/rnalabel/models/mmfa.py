@@ -59,6 +59,7 @@ from rnalabel.models.layers import (
     gradient_reversal,
     orthogonality_loss,
     pooled_length,
+    position_inputs,
     view_attention,
 )
 from rnalabel.models.registry import InputSpec, register_model
@@ -116,16 +117,6 @@ class ViewEncoder(nn.Module):
         return self.out(self.body(x))
 
 
-def _position_specs(inputs: tuple[InputSpec, ...], model: str) -> list[InputSpec]:
-    bad = [s.name for s in inputs if s.kind != "position"]
-    if bad or not inputs:
-        raise ConfigError(
-            f"model {model!r} takes per-position views only (one CNN per view); got {bad or 'none'}.",
-            remedy="use views such as onehot, aminoacid and dipeptide.",
-        )
-    return list(inputs)
-
-
 # Part A alone -----------------------------------------------------------------------------------------------
 @register_model("viewcnn")
 class ViewCNN(nn.Module):
@@ -146,7 +137,7 @@ class ViewCNN(nn.Module):
         hidden: int = 202, dropout: float = 0.5,
     ) -> None:
         super().__init__()
-        specs = _position_specs(inputs, "viewcnn")
+        specs = position_inputs(inputs, "viewcnn")
         if len(specs) != 1:
             raise ConfigError(
                 f"model 'viewcnn' takes exactly one view, got {len(specs)}.", remedy="use model 'mmfa' for several."
@@ -235,7 +226,7 @@ class MMFA(nn.Module):
         feature_training: str = "frozen", grl_scale: float = 1.0,
     ) -> None:
         super().__init__()
-        specs = _position_specs(inputs, "mmfa")
+        specs = position_inputs(inputs, "mmfa")
         pool = (pool,) if isinstance(pool, int) else tuple(pool)
         if len(pool) not in (1, len(specs)):
             raise ConfigError(f"mmfa: pool has {len(pool)} values for {len(specs)} views.",

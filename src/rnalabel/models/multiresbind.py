@@ -79,7 +79,7 @@ class MultiResBind(nn.Module):
         stem_pool: int = 1,
     ) -> None:
         super().__init__()
-        self.specs = position_inputs(inputs)
+        self.specs = position_inputs(inputs, "multiresbind")
         length = common_length(self.specs, "multiresbind")
         in_ch = sum(s.channels for s in self.specs)
         self.stem = nn.Sequential(

@@ -27,11 +27,11 @@ class InputSpec:
     ----------
     name : str
         Key in the input dict.
-    kind : "position" or "sequence"
+    kind : "position", "sequence" or "pair"
     channels : int
-        C for a per-position view (N, C, L), D for a per-sequence view (N, D).
+        C for a per-position view (N, C, L) or a pairwise view (N, C, L, L), D for a per-sequence view (N, D).
     length : int
-        L for a per-position view; 0 for a per-sequence view.
+        L for a per-position or pairwise view; 0 for a per-sequence view.
     """
 
     name: str
