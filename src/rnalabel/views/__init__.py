@@ -1,15 +1,16 @@
 """Views: pure functions from a dataset to float32 tensors, one module per view family.
 
 Importing this package registers the built-in views in :data:`rnalabel.views.base.VIEW_TYPES`: ``onehot``,
-``aminoacid`` and ``dipeptide`` (codon), ``structure`` (ViennaRNA is imported only when folding), ``region`` and
-``kmer``.
+``aminoacid`` and ``dipeptide`` (codon), ``structure`` (ViennaRNA is imported only when folding), ``region``,
+``kmer`` and ``pairing`` (base-pair probability maps, a pairwise input).
 """
 
-from rnalabel.views import codon, kmer, onehot, region, structure  # noqa: F401  (registration)
+from rnalabel.views import codon, kmer, onehot, pairing, region, structure  # noqa: F401  (registration)
 from rnalabel.views.base import VIEW_TYPES, View, build_view, featurize, register_view
 from rnalabel.views.codon import AminoAcid, Dipeptide
 from rnalabel.views.kmer import Kmer, kmer_frequencies
 from rnalabel.views.onehot import OneHot, one_hot
+from rnalabel.views.pairing import Pairing, base_pair_probabilities
 from rnalabel.views.region import Region
 from rnalabel.views.structure import (
     Structure,
@@ -25,4 +26,5 @@ __all__ = [
     "Structure", "unpaired_probability", "loop_context_profile", "paired_unpaired_profile",
     "Region",
     "Kmer", "kmer_frequencies",
+    "Pairing", "base_pair_probabilities",
 ]

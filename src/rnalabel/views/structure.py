@@ -34,11 +34,12 @@ routines crash on them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -245,10 +246,9 @@ def default_processes() -> int:
         return os.cpu_count() or 1
 
 
-def _fold_chunk(args: tuple[list[str], int, int, float]) -> list[np.ndarray]:
-    seqs, window, span, temperature = args
-    return [unpaired_by_loop_type(s, window=window, span=span, temperature=temperature).astype(np.float32)
-            for s in seqs]
+def _fold_chunk(args: tuple[Callable[[str], np.ndarray], list[str]]) -> list[np.ndarray]:
+    func, seqs = args
+    return [np.asarray(func(s), dtype=np.float32) for s in seqs]
 
 
 def _params_key(window: int, span: int, temperature: float) -> str:
@@ -257,23 +257,29 @@ def _params_key(window: int, span: int, temperature: float) -> str:
     return f"{_CACHE_FORMAT} vienna={RNA.__version__} W={int(window)} L={int(span)} T={float(temperature)!r}"
 
 
-def fold_loop_types(
+def fold_cached(
     sequences: Sequence[str],
+    func: Callable[[str], np.ndarray],
     *,
-    window: int = 150,
-    span: int = 150,
-    temperature: float = 37.0,
+    key: str,
+    channels: int,
     processes: int | None = None,
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
 ) -> list[np.ndarray]:
-    """:func:`unpaired_by_loop_type` for many sequences: deduplicated, cached on disk, in parallel.
+    """``func(sequence)`` for many sequences: deduplicated, cached on disk by content, in parallel processes.
+
+    The machinery behind every folding view (structure profiles, base-pairing maps).
 
     Parameters
     ----------
     sequences : sequence of str, length N
-    window, span, temperature
-        As for :func:`unpaired_probability`. Defaults are 150, 150, 37.0.
+    func : callable str -> numpy.ndarray of shape (channels, m)
+        A module-level function (or a ``functools.partial`` of one), so that worker processes can run it.
+    key : str
+        Everything that determines ``func``'s result besides the sequence (program version, parameters).
+    channels : int
+        First dimension of every result.
     processes : int, optional
         Worker processes. Default is None (every CPU available to this process); 1 folds in this process.
     cache : bool
@@ -283,16 +289,14 @@ def fold_loop_types(
 
     Returns
     -------
-    list of numpy.ndarray, each shape=(4, len(sequence)), dtype=float32
-        Rows exterior, hairpin, interior, multiloop; float32 whether computed or read from the cache.
+    list of numpy.ndarray, float32, whether computed or read from the cache
     """
     from rnalabel.views.cache import ArrayCache, content_key
 
     t0 = time.perf_counter()
-    params = _params_key(window, span, temperature)
-    keys = [content_key(params, s) for s in sequences]
+    keys = [content_key(key, s) for s in sequences]
     unique = dict(zip(keys, sequences, strict=True))
-    store = ArrayCache(f"structure/{content_key(params).hex()}", channels=4, root=cache_dir) if cache else None
+    store = ArrayCache(f"structure/{content_key(key).hex()}", channels=channels, root=cache_dir) if cache else None
     done = store.get(unique) if store is not None else {}
     todo = [k for k in unique if k not in done]
     n_hit = len(done)
@@ -300,7 +304,7 @@ def fold_loop_types(
         procs = max(1, int(processes) if processes else default_processes())
         chunk = max(1, min(32, math.ceil(len(todo) / (4 * procs))))
         groups = [todo[a:a + chunk] for a in range(0, len(todo), chunk)]
-        tasks = [([unique[k] for k in g], int(window), int(span), float(temperature)) for g in groups]
+        tasks = [(func, [unique[k] for k in g]) for g in groups]
         pending: dict[bytes, np.ndarray] = {}
 
         def collect(group: list[bytes], arrays: list[np.ndarray]) -> None:
@@ -325,6 +329,36 @@ def fold_loop_types(
     log.debug("folded %d sequences (%d unique, %d cached) in %.2f s", len(keys), len(unique), n_hit,
               time.perf_counter() - t0)
     return [done[k] for k in keys]
+
+
+def fold_loop_types(
+    sequences: Sequence[str],
+    *,
+    window: int = 150,
+    span: int = 150,
+    temperature: float = 37.0,
+    processes: int | None = None,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> list[np.ndarray]:
+    """:func:`unpaired_by_loop_type` for many sequences, through :func:`fold_cached`.
+
+    Parameters
+    ----------
+    sequences : sequence of str, length N
+    window, span, temperature
+        As for :func:`unpaired_probability`. Defaults are 150, 150, 37.0.
+    processes, cache, cache_dir
+        See :func:`fold_cached`.
+
+    Returns
+    -------
+    list of numpy.ndarray, each shape=(4, len(sequence)), dtype=float32
+        Rows exterior, hairpin, interior, multiloop.
+    """
+    func = functools.partial(unpaired_by_loop_type, window=int(window), span=int(span), temperature=float(temperature))
+    return fold_cached(sequences, func, key=_params_key(window, span, temperature), channels=4,
+                       processes=processes, cache=cache, cache_dir=cache_dir)
 
 
 def _executor(workers: int) -> ProcessPoolExecutor:
