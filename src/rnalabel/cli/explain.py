@@ -28,6 +28,8 @@ def explain(
     batch_size: int = typer.Option(64, "--batch-size"),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
+    precision: str = typer.Option("auto", "--precision", help="Forward pass choosing the positive windows: auto "
+                                  "(as trained, as predict), 32 or bf16. Attributions always run in fp32."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Explain predictions: integrated gradients on every view, logos, mutagenesis, motifs vs published ones."""
@@ -45,7 +47,7 @@ def explain(
             run, data, out, label=label if label != ["all"] else "all", reference=reference, top=top,
             baseline=baseline, n_low=n_low, n_shuffles=n_shuffles, steps=steps, output=output,
             max_positives=max_positives, motifs=motifs, ism=ism, seed=seed, batch_size=batch_size,
-            device=device, progress=progress,
+            device=device, progress=progress, precision=precision,
         )
     for w in caught:
         if issubclass(w.category, AttributionWarning):

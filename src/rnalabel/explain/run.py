@@ -93,6 +93,7 @@ def explain(
     batch_size: int = 64,
     device: str | torch.device | None = None,
     progress: bool = True,
+    precision: str = "auto",
 ) -> dict[str, LabelExplanation]:
     """Explain the predictions of ``model`` on ``data`` for one or more labels.
 
@@ -132,6 +133,11 @@ def explain(
         Default is None (CUDA when present, else CPU).
     progress : bool
         Default is True.
+    precision : "auto", "32" or "bf16"
+        Arithmetic of the forward pass that decides which windows are positive and ranks them: "auto" is the
+        model's training precision, so the positives are the windows :func:`rnalabel.engine.predict.predict`
+        calls. Attributions, the low-score baseline and the completeness check always run in fp32. Default is
+        "auto".
 
     Returns
     -------
@@ -143,7 +149,7 @@ def explain(
     out: dict[str, LabelExplanation] = {}
     for name in names:
         j = model.label_index(name)
-        logit = label_scores(model, win.arrays, label=j, device=device)
+        logit = label_scores(model, win.arrays, label=j, device=device, precision=precision)
         prob = 1.0 / (1.0 + np.exp(-logit))
         positive = prob >= float(model.thresholds[j])
         if name in data.label_names:
