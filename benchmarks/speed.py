@@ -83,23 +83,22 @@ def random_inputs(inputs: list[InputSpec], n: int) -> dict[str, torch.Tensor]:
         if s.kind == "position":
             idx = torch.randint(0, s.channels, (n, s.length), generator=g)
             out[s.name] = torch.nn.functional.one_hot(idx, s.channels).permute(0, 2, 1).float().contiguous()
+        elif s.kind == "pair":
+            out[s.name] = torch.rand(n, s.channels, s.length, s.length, generator=g)
         else:
             out[s.name] = torch.rand(n, s.channels, generator=g)
     return out
 
 
 def recipe_inputs(recipe) -> list[InputSpec]:
-    """The recipe's views applied to one demo sequence of 101 nt, to learn their shapes."""
+    """The recipe's views applied to a few demo sequences of 101 nt, to learn their shapes."""
     from rnalabel.data.synthetic import make_demo_dataset
+    from rnalabel.engine.inputs import featurize, input_specs
     from rnalabel.views.base import views_from_specs
 
     ds = make_demo_dataset(16, seed=0).subset(np.arange(4))
     views = {n: v.fit(ds) for n, v in views_from_specs(recipe.views).items()}
-    specs = []
-    for n, v in views.items():
-        a = v.transform(ds)
-        specs.append(InputSpec(n, v.kind, int(a.shape[1]), int(a.shape[2]) if a.ndim == 3 else 0))
-    return specs
+    return input_specs(views, featurize(views, ds))
 
 
 def forward_flops(model: torch.nn.Module, x: dict[str, torch.Tensor]) -> float:

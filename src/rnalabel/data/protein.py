@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from rnalabel.errors import LabelError, SequenceError
+from rnalabel.data.sequence import check_letters
+from rnalabel.errors import LabelError
 
 #: the 20 amino acids, in alphabetical one-letter order (token i = AMINO_ACIDS[i])
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
@@ -63,25 +64,12 @@ def validate_protein(
     str
         The normalised sequence.
     """
-    s = normalize_protein(seq)
-    who = f"protein {name!r}" if name is not None else "protein"
-    if not s:
-        raise SequenceError(f"{who} is empty.", path=path, line=line, remedy="remove the record or give it a sequence.")
-    ok = s.isascii() and bool(_VALID[np.frombuffer(s.encode("ascii"), dtype=np.uint8)].all())
-    if not ok:
-        bad: list[str] = []
-        for c in s:
-            if c not in PROTEIN_LETTERS and c not in bad:
-                bad.append(c)
-        shown = ", ".join(repr(c) for c in bad[:5])
-        raise SequenceError(
-            f"{who} contains characters outside the amino-acid alphabet: {shown}.", path=path, line=line,
-            remedy="use the 20 one-letter amino-acid codes (and B, Z, J, X, U, O); '*' only at the end.",
-        )
-    if max_length is not None and len(s) > max_length:
-        raise SequenceError(f"{who} is {len(s)} residues long, longer than the limit of {max_length}.", path=path,
-                            line=line, remedy="split the sequence or raise the limit.")
-    return s
+    return check_letters(
+        normalize_protein(seq), _VALID, who=f"protein {name!r}" if name is not None else "protein",
+        alphabet="the amino-acid alphabet",
+        remedy="use the 20 one-letter amino-acid codes (and B, Z, J, X, U, O); '*' only at the end.",
+        unit="residues", path=path, line=line, max_length=max_length,
+    )
 
 
 def encode_protein(seqs: Sequence[str], length: int | None = None) -> np.ndarray:

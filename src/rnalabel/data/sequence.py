@@ -82,29 +82,41 @@ def validate(
     str
         The normalised sequence.
     """
-    s = normalize(seq)
-    who = f"sequence {name!r}" if name is not None else "sequence"
+    return check_letters(
+        normalize(seq), _VALID, who=f"sequence {name!r}" if name is not None else "sequence",
+        alphabet="the IUPAC nucleotide alphabet", remedy="use only A, C, G, U/T and IUPAC ambiguity codes (N, R, Y, ...).",
+        unit="nt", path=path, line=line, max_length=max_length,
+    )
+
+
+def check_letters(
+    s: str,
+    valid: np.ndarray,
+    *,
+    who: str,
+    alphabet: str,
+    remedy: str,
+    unit: str,
+    path: str | None = None,
+    line: int | None = None,
+    max_length: int | None = None,
+) -> str:
+    """The checks every sequence type shares (RNA here, proteins in :mod:`rnalabel.data.protein`): not empty, only
+    letters ``valid`` (a boolean table over bytes) accepts, at most ``max_length`` long. Returns ``s``."""
     if not s:
-        raise SequenceError(
-            f"{who} is empty.", path=path, line=line, remedy="remove the record or give it a sequence."
-        )
-    ok = s.isascii() and bool(_VALID[np.frombuffer(s.encode("ascii"), dtype=np.uint8)].all())
-    bad = [] if ok else invalid_characters(s)
-    if bad:
+        raise SequenceError(f"{who} is empty.", path=path, line=line, remedy="remove the record or give it a sequence.")
+    ok = s.isascii() and bool(valid[np.frombuffer(s.encode("ascii"), dtype=np.uint8)].all())
+    if not ok:
+        bad: list[str] = []
+        for c in s:
+            if (not c.isascii() or not valid[ord(c)]) and c not in bad:
+                bad.append(c)
         shown = ", ".join(repr(c) for c in bad[:5])
-        raise SequenceError(
-            f"{who} contains characters outside the IUPAC nucleotide alphabet: {shown}.",
-            path=path,
-            line=line,
-            remedy="use only A, C, G, U/T and IUPAC ambiguity codes (N, R, Y, ...).",
-        )
+        raise SequenceError(f"{who} contains characters outside {alphabet}: {shown}.", path=path, line=line,
+                            remedy=remedy)
     if max_length is not None and len(s) > max_length:
-        raise SequenceError(
-            f"{who} is {len(s)} nt long, longer than the limit of {max_length} nt.",
-            path=path,
-            line=line,
-            remedy="split the sequence or raise the limit.",
-        )
+        raise SequenceError(f"{who} is {len(s)} {unit} long, longer than the limit of {max_length} {unit}.",
+                            path=path, line=line, remedy="split the sequence or raise the limit.")
     return s
 
 

@@ -53,7 +53,6 @@ def forward_arrays(
     batch_size: int = 512,
     device: str | torch.device | None = None,
     precision: str = "auto",
-    progress: bool = False,
 ) -> np.ndarray:
     """Run the bundle's module on featurised inputs, one batch at a time.
 
@@ -73,8 +72,6 @@ def forward_arrays(
     precision : "auto", "32" or "bf16"
         Arithmetic: bfloat16 autocast is about 2.5x faster on CPUs with bf16 instructions; "auto" follows the
         training precision. Default is "auto".
-    progress : bool
-        Default is False.
 
     Returns
     -------
@@ -89,7 +86,6 @@ def forward_arrays(
     bf16 = inference_bf16(bundle, precision, dev)
     n = len(next(iter(arrays.values()))) if arrays else 0
     out: np.ndarray | None = None
-    bar = progress_bar(progress and n > 8 * batch_size, n, "forward")
     with preserve_state(bundle.module, dev) as m, torch.inference_mode(), \
             torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
         for a in range(0, n, batch_size):
@@ -103,10 +99,6 @@ def forward_arrays(
             if out is None:
                 out = np.empty((n, *y.shape[1:]), dtype=np.float32)
             out[a:a + len(y)] = y
-            if bar is not None:
-                bar.advance(bar.task_ids[0], len(y))
-    if bar is not None:
-        bar.stop()
     if out is None:  # no rows
         width = () if label is not None else ((bundle.n_labels,) if output != "embedding" else (0,))
         out = np.empty((0, *width), dtype=np.float32)
@@ -127,8 +119,8 @@ def unit_outputs(
 ) -> tuple[Windows, np.ndarray]:
     """The bundle's outputs for every unit (window, or whole sequence) of ``dataset``.
 
-    Units are featurised ``chunk`` at a time, so memory for view arrays is bounded by the chunk, not the input.
-    Other parameters are those of :func:`forward_arrays`.
+    Units are featurised ``chunk`` at a time, so memory for view arrays is bounded by the chunk, not the input; a
+    progress bar shows when there is more than one chunk. Other parameters are those of :func:`forward_arrays`.
 
     Returns
     -------
