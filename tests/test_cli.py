@@ -114,3 +114,26 @@ def test_mmfa_recipe_from_the_cli_and_predict_rebuilds_its_views(tmp_path, demo_
     rows = [line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines()]
     assert len(rows) == 3 and rows[1][0] == "a"
     assert all(0.0 <= float(v) <= 1.0 for v in rows[1][1:1 + demo_small.n_labels])
+
+
+def test_short_inputs_are_flagged_and_bad_numbers_refused(workdir, demo_small):
+    fa = workdir / "short.fa"
+    fa.write_text(f">mir21\nUAGCUUAUCAGACUGAUGUUGA\n>full\n{demo_small.sequences[0]}\n")
+    r = invoke("predict", workdir / "run", fa, "--out", workdir / "short.tsv")
+    assert r.exit_code == 0, r.output
+    assert "warning: 1 of 2 sequences are shorter than the 101 nt" in " ".join(r.output.split())
+    for bad in ("0", "-1"):
+        r = invoke("predict", workdir / "run", fa, "--out", workdir / "bad.tsv", "--batch-size", bad)
+        assert r.exit_code == 2 and "batch size must be a positive integer" in r.output
+        assert not (workdir / "bad.tsv").exists()
+    for field, value, message in (("max_epochs", "ten", "must be a whole number"), ("lr", float("nan"), "lr must"),
+                                  ("batch_size", 0, "at least 1")):
+        recipe = yaml.safe_load((workdir / "tiny.yaml").read_text())
+        recipe["train"][field] = value
+        (workdir / "bad.yaml").write_text(yaml.safe_dump(recipe))
+        r = invoke("train", workdir / "data.parquet", "--out", workdir / "badrun", "--recipe", workdir / "bad.yaml",
+                   "--no-progress")
+        assert r.exit_code == 2 and message in r.output and "bad.yaml" in r.output, r.output
+        assert len(r.output.strip().splitlines()) <= 3  # one message (wrapped), no traceback
+    r = invoke("train", workdir / "data.parquet", "--out", workdir / "badrun", "--epochs", "0", "--no-progress")
+    assert r.exit_code == 2 and "max_epochs must be at least 1" in r.output

@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
 from rnalabel.data import Dataset
+from rnalabel.engine.bundle import ShortSequenceWarning
 from rnalabel.engine.predict import predict
 
 
@@ -14,7 +16,8 @@ def test_long_sequences_are_scanned_not_truncated(trained_tiny, demo_small):
     seqs = demo_small.sequences
     long = seqs[0] + seqs[1] + seqs[2][:50]  # 252 nt
     ds = Dataset.from_sequences(["long", "short"], [long, seqs[3][:60]])
-    p = predict(trained_tiny, ds, progress=False)
+    with pytest.warns(ShortSequenceWarning):  # trained without shortened copies
+        p = predict(trained_tiny, ds, progress=False)
     assert p.scores.shape == (2, 5)
     assert p.window_source.tolist() == [0, 0, 0, 0, 0, 1]
     assert p.window_start.tolist() == [0, 50, 100, 150, 151, 0]  # the last window ends at the last base

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
 
 import typer
 from rich.console import Console
@@ -52,3 +54,19 @@ def example_line(scores) -> str:
     a = scores.averages
     return (f"exact match {a['exact_match']:.3f} | Hamming loss {a['hamming_loss']:.3f} | "
             f"example-based accuracy (Jaccard) {a['jaccard']:.3f} | one-error {a['one_error']:.3f}")
+
+
+@contextlib.contextmanager
+def warnings_shown(*categories: type[Warning]):
+    """Collect the package's warnings of ``categories`` raised inside the block and print each distinct one as a
+    ``warning:`` line on stderr afterwards (the CLI otherwise keeps warnings quiet)."""
+    with warnings.catch_warnings(record=True) as caught:
+        for c in categories:
+            warnings.simplefilter("always", c)
+        yield
+    seen = set()
+    for w in caught:
+        text = str(w.message)
+        if issubclass(w.category, categories) and text not in seen:
+            seen.add(text)
+            console.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)

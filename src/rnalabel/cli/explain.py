@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from rnalabel.cli._common import console, friendly, out_console
+from rnalabel.cli._common import friendly, out_console, warnings_shown
 
 
 @friendly
@@ -33,25 +33,20 @@ def explain(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Explain predictions: integrated gradients on every view, logos, mutagenesis, motifs vs published ones."""
-    import warnings
-
+    from rnalabel.engine.bundle import ShortSequenceWarning
     from rnalabel.errors import InputError
     from rnalabel.explain.core import OUTPUTS, AttributionWarning
     from rnalabel.explain.run import explain_run
 
     if output not in OUTPUTS:
         raise InputError(f"unknown --output {output!r}.", remedy=f"choose one of: {', '.join(OUTPUTS)}.")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AttributionWarning)
+    with warnings_shown(AttributionWarning, ShortSequenceWarning):
         results = explain_run(
             run, data, out, label=label if label != ["all"] else "all", reference=reference, top=top,
             baseline=baseline, n_low=n_low, n_shuffles=n_shuffles, steps=steps, output=output,
             max_positives=max_positives, motifs=motifs, ism=ism, seed=seed, batch_size=batch_size,
             device=device, progress=progress, precision=precision,
         )
-    for w in caught:
-        if issubclass(w.category, AttributionWarning):
-            console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     for name, res in results.items():
         a = res.attributions
         gap = f"{100 * a.relative_delta.max():.1f}%" if len(a) else "-"

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from rnalabel.cli._common import example_line, friendly, out_console, scores_table
+from rnalabel.cli._common import example_line, friendly, out_console, scores_table, warnings_shown
 
 
 @friendly
@@ -59,10 +59,12 @@ def evaluate(
     precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
 ) -> None:
     """Evaluate a trained model on labelled data (labels matched by name)."""
+    from rnalabel.engine.bundle import ShortSequenceWarning
     from rnalabel.runs import evaluate_run
 
-    scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
-                          precision=precision)
+    with warnings_shown(ShortSequenceWarning):
+        scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
+                              precision=precision)
     out_console.print(scores_table(f"{run.name} on {data.name} ({split}, n={scores.n})", scores))
     out_console.print(example_line(scores))
     if scores.undefined:
@@ -80,11 +82,13 @@ def predict(
     precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
 ) -> None:
     """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride."""
+    from rnalabel.engine.bundle import ShortSequenceWarning
+    from rnalabel.engine.predict import Embeddings
     from rnalabel.runs import predict_run
 
-    preds = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
-                        precision=precision)
-    from rnalabel.engine.predict import Embeddings
+    with warnings_shown(ShortSequenceWarning):
+        preds = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
+                            precision=precision)
 
     if isinstance(preds, Embeddings):
         out_console.print(f"{len(preds.ids)} sequences, vectors of {preds.vectors.shape[1]} dimensions -> {out}")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from rnalabel.data.files import atomic_path
-from rnalabel.data.sequence import decode, encode_batch
+from rnalabel.data.sequence import PAD, decode, encode_batch
 from rnalabel.errors import InputError, LabelError
 
 SPLITS = ("train", "val", "test")
@@ -195,6 +195,30 @@ class Dataset:
             tracks={k: Track(v.codes[idx], list(v.categories)) for k, v in self.tracks.items()},
             split=None if self.split is None else self.split[idx],
             provenance=dict(self.provenance),
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[Dataset]) -> Dataset:
+        """The rows of ``parts`` one after another; they must have the same labels and tracks. The token matrix
+        is as wide as the widest part; the split column is kept only when every part has one."""
+        first = parts[0]
+        if any(p.label_names != first.label_names or set(p.tracks) != set(first.tracks) for p in parts):
+            raise LabelError("datasets with different labels or tracks cannot be concatenated.")
+        width = max(p.width for p in parts)
+
+        def pad(a: np.ndarray, value: int) -> np.ndarray:
+            return np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=value)
+
+        return cls(
+            ids=np.concatenate([p.ids for p in parts]),
+            tokens=np.concatenate([pad(p.tokens, PAD) for p in parts]),
+            lengths=np.concatenate([p.lengths for p in parts]).astype(np.int32),
+            labels=np.concatenate([p.labels for p in parts]),
+            label_names=list(first.label_names),
+            tracks={k: Track(np.concatenate([pad(p.tracks[k].codes, 255) for p in parts]), list(v.categories))
+                    for k, v in first.tracks.items()},
+            split=(np.concatenate([p.split for p in parts]) if all(p.split is not None for p in parts) else None),
+            provenance=dict(first.provenance),
         )
 
     def select_split(self, name: str) -> Dataset:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,10 @@ _ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 # First bytes of files that must never be deserialised: pickle protocols 2-5 and torch.save's zip container.
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
+
+
+class ShortSequenceWarning(UserWarning):
+    """Sequences shorter than anything the model was trained on, given to a model that never saw padding."""
 
 
 @dataclass
@@ -142,7 +147,15 @@ class Bundle:
         return get_kind(self.kind)
 
     def units(self, dataset: Dataset) -> Windows:
-        """The model inputs of ``dataset`` before featurisation: windows, or whole (padded) sequences."""
+        """The model inputs of ``dataset`` before featurisation: windows, or whole (padded) sequences.
+
+        Every use of a bundle on sequences goes through here, so this is where a :class:`ShortSequenceWarning`
+        is raised when sequences are shorter than any the model was trained on and it was trained without
+        shortened copies (see :func:`short_input_note`).
+        """
+        note = short_input_note(self, dataset)
+        if note is not None:
+            warnings.warn(note, ShortSequenceWarning, stacklevel=2)
         return make_units(dataset, kind=self.kind, window=self.window, stride=self.stride)
 
     def featurize(self, units: Dataset) -> dict[str, np.ndarray]:
@@ -383,3 +396,27 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         artifacts=artifacts,
         card=card,
     )
+
+
+def short_input_note(model: Bundle, dataset: Dataset) -> str | None:
+    """A warning text when ``dataset`` has sequences shorter than the shortest the model was trained on and the
+    model was trained without shortened copies (``short_copies``), so their padding may be scored as binding.
+
+    The shortest training length is read from the card (``training.lengths``); cards without it (the first
+    release's) fall back to a windowed model's window. None when there is nothing to say.
+    """
+    training = model.card.get("training") or {}
+    if training.get("short_copies", 0) or not len(dataset) or all(s.kind == "sequence" for s in model.inputs):
+        return None  # copies taught it, nothing to say, or no view has padding (per-sequence views only)
+    shortest = (training.get("lengths") or {}).get("min")
+    if shortest is None:
+        shortest = model.window if model.kind == "windowed" else None
+    if not shortest:
+        return None
+    n_short = int(np.sum(dataset.lengths < shortest))
+    if not n_short:
+        return None
+    return (f"{n_short} of {len(dataset)} sequences are shorter than the {shortest} nt of the shortest training "
+            "sequence, and this model was trained without shortened copies: its scores for them count padding "
+            "as sequence and may call labels on padding alone. Retrain with short_copies (the default recipe "
+            "has it) before trusting them.")

@@ -137,6 +137,12 @@ def predict(
     Returns
     -------
     Predictions, or Embeddings for an embedding bundle
+
+    Warns
+    -----
+    ShortSequenceWarning
+        When sequences are shorter than any the model was trained on and it was trained without shortened
+        copies (see :meth:`rnalabel.engine.bundle.Bundle.units`).
     """
     kw = {"batch_size": batch_size, "device": device, "precision": precision, "progress": progress, "chunk": chunk}
     if model.kind_info.output == "vectors":

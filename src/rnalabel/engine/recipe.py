@@ -17,6 +17,7 @@ are found by name (``multiresbind``); any other YAML file can be given by path. 
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
@@ -66,6 +67,11 @@ class TrainConfig:
         Default is 0.
     num_workers : int
         DataLoader workers. Default is 0 (in-memory tensors need none).
+    short_copies : float
+        Share of the training rows added once more as a shortened copy (a random stretch of the row, padded as a
+        short input is at prediction; labels kept where 0, unknown where 1; see
+        :func:`rnalabel.data.augment.shortened_copies`), so that the model learns padding is no evidence of
+        binding and scores short RNAs honestly. Default is 0 (none).
     """
 
     batch_size: int = 128
@@ -80,8 +86,11 @@ class TrainConfig:
     precision: str = "32"
     seed: int = 0
     num_workers: int = 0
+    short_copies: float = 0.0
 
     def __post_init__(self) -> None:
+        for name, integer, low, high in _NUMBERS:
+            _check_number(name, getattr(self, name), integer=integer, low=low, high=high)
         if self.loss not in LOSSES:
             raise ConfigError(f"unknown loss {self.loss!r}.", remedy=f"choose one of: {', '.join(LOSSES)}.")
         if self.precision not in PRECISIONS:
@@ -90,8 +99,32 @@ class TrainConfig:
             )
         if self.pos_weight not in ("none", "balanced", "log"):
             raise ConfigError(f"unknown pos_weight {self.pos_weight!r}.", remedy="choose none, balanced or log.")
-        if self.batch_size < 1 or self.max_epochs < 1 or self.lr <= 0:
-            raise ConfigError("batch_size and max_epochs must be positive and lr greater than 0.")
+
+
+#: (field, whole number?, lowest, highest) of every numeric training setting; highest None = no bound. lr > 0 and
+#: 0 < val_fraction < 1 are strict (see _check_number).
+_NUMBERS = (
+    ("batch_size", True, 1, None), ("lr", False, 0.0, None), ("weight_decay", False, 0.0, None),
+    ("max_epochs", True, 1, None), ("patience", True, 0, None), ("focal_gamma", False, 0.0, None),
+    ("val_fraction", False, 0.0, 1.0), ("seed", True, 0, None), ("num_workers", True, 0, None),
+    ("short_copies", False, 0.0, 1.0),
+)
+_STRICT = {"lr", "val_fraction"}
+
+
+def _check_number(name: str, value: Any, *, integer: bool, low: float, high: float | None) -> None:
+    """Refuse a training setting that is not a number of the right kind and range (bools, text, NaN, inf)."""
+    kind = "a whole number" if integer else "a number"
+    strict = name in _STRICT
+    rng = f"{'above' if strict else 'at least'} {low}" + (
+        f" and {'below' if strict else 'at most'} {high}" if high is not None else "")
+    ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok_type or not math.isfinite(value):
+        raise ConfigError(f"training setting {name} must be {kind} {rng}, got {value!r}.",
+                          remedy=f"give {name} as {kind} {rng}.")
+    if (value < low or (strict and value == low)) or \
+            (high is not None and (value > high or (strict and value == high))):
+        raise ConfigError(f"training setting {name} must be {rng}, got {value!r}.", remedy=f"give {name} {rng}.")
 
 
 #: the views of a recipe that names none: the nucleotide one-hot
@@ -135,6 +168,11 @@ class Recipe:
     description: str = ""
 
     def __post_init__(self) -> None:
+        for name in ("window", "stride"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ConfigError(f"recipe {name} must be a whole number of at least 1 (or null), got {v!r}.",
+                                  remedy=f"give {name} in nucleotides, or null for the default.")
         if self.kind is not None and self.kind not in KINDS:
             raise ConfigError(f"unknown model kind {self.kind!r}.", remedy=f"choose one of: {', '.join(KINDS)}.")
 
@@ -173,7 +211,10 @@ class Recipe:
         d["views"] = {str(k): dict(v) for k, v in views.items()}
         d.setdefault("name", Path(source).stem)
         d["params"] = dict(d.get("params") or {})
-        return cls(train=TrainConfig(**train), **d)
+        try:
+            return cls(train=TrainConfig(**train), **d)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, path=source, remedy=exc.remedy) from None
 
     def with_train(self, **overrides: Any) -> Recipe:
         """A copy with some training settings replaced (None values are ignored)."""

@@ -24,6 +24,7 @@ from torch import nn
 
 from rnalabel._runtime import resolve_device, resolve_precision
 from rnalabel.data import Dataset, split_iterative
+from rnalabel.data.augment import shortened_copies
 from rnalabel.engine.bundle import Bundle
 from rnalabel.engine.forward import forward_arrays, sequence_scores
 from rnalabel.engine.inputs import featurize, input_specs, make_units
@@ -359,7 +360,10 @@ def fit(
     views = {name: v.fit(train_ds) for name, v in views_from_specs(recipe.views).items()}
     window, stride = resolve_window(recipe, train_ds, kind=kind, views=views)
     fitted = replace(recipe, kind=kind, views={n: v.spec() for n, v in views.items()}, window=window, stride=stride)
-    tr_u = make_units(train_ds, kind=kind, window=window, stride=stride).dataset
+    fit_ds = train_ds
+    if cfg.short_copies > 0:  # teach the model that padding is no evidence (see rnalabel.data.augment)
+        fit_ds = Dataset.concat([train_ds, shortened_copies(train_ds, cfg.short_copies, seed=cfg.seed)])
+    tr_u = make_units(fit_ds, kind=kind, window=window, stride=stride).dataset
     va_u = make_units(val_ds, kind=kind, window=window, stride=stride).dataset
     x_tr, x_va = featurize(views, tr_u), featurize(views, va_u)
     featurize_s = time.perf_counter() - t0
@@ -422,7 +426,7 @@ def fit(
         n_train=len(train_ds), n_val=len(val_ds), n_test=0 if test_ds is None else len(test_ds),
         seconds=time.perf_counter() - t_start, train_seconds=train_s,
         timings={"featurize_s": featurize_s, "train_s": train_s,
-                 "train_seq_per_s": (len(train_ds) * max(len(history), 1)) / max(train_s, 1e-9)},
+                 "train_seq_per_s": (len(tr_u) * max(len(history), 1)) / max(train_s, 1e-9)},
         split=ds.split, outputs=outputs,
     )
     model.card = {
@@ -435,6 +439,8 @@ def fit(
             "best_epoch": report.best_epoch, "epochs_run": len(history), "history": history,
             "seconds": round(report.seconds, 2), "train_seconds": round(train_s, 2),
             "device": str(dev), "devices": devices, "precision": precision, "torch": torch.__version__,
+            "lengths": {"min": int(train_ds.lengths.min()), "max": int(train_ds.lengths.max())},
+            "short_copies": len(fit_ds) - len(train_ds),
             **({"stages": list(stage_list)} if stage_list != [None] else {}),
         },
         "metrics": {"val": val_metrics.to_dict(), **({"test": test_metrics.to_dict()} if test_metrics else {})},
