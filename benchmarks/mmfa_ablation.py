@@ -457,9 +457,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python benchmarks/mmfa_ablation.py " + " ".join(sys.argv[1:] if argv is None else argv)
     t0 = time.perf_counter()
     commit = _git("rev-parse", "HEAD")
-    used = ["benchmarks/mmfa_ablation.py", *(f"src/rnalabel/{p}" for p in (
-        "models", "views", "configs", "train.py", "data.py", "builders.py", "metrics.py", "predict.py",
-        "labelmodel.py", "checkpoint.py", "recipe.py"))]
+    used = ["benchmarks/mmfa_ablation.py", "src/rnalabel"]
     if _git("status", "--porcelain", "--untracked-files=no", "--", *used):
         commit += " (with uncommitted changes to the code it runs)"
     ds, info = load_subset(args.data, args.n_sequences, args.subset_seed)

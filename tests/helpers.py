@@ -58,3 +58,25 @@ if "toy-embed" not in MODELS:
 
         def forward(self, x) -> torch.Tensor:
             return self.head(self.embed(x))
+
+
+if "toy-length" not in __import__("rnalabel.views.base", fromlist=["VIEW_TYPES"]).VIEW_TYPES:
+    from dataclasses import dataclass as _dataclass
+
+    import numpy as _np
+
+    from rnalabel.views.base import View, register_view
+
+    @register_view
+    @_dataclass(frozen=True)
+    class ToyLength(View):
+        """Each sequence's length / 100, (N, 1): a per-sequence view that cannot be put on the nucleotides."""
+
+        type = "toy-length"
+        kind = "sequence"
+
+        def channels(self, dataset=None) -> int:
+            return 1
+
+        def transform(self, dataset) -> _np.ndarray:
+            return (_np.asarray(dataset.lengths, dtype=_np.float32) / 100)[:, None]

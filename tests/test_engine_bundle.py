@@ -55,9 +55,6 @@ def test_corrupt_card_and_weights(trained_tiny, tmp_path):
 
 def test_pickle_weights_are_refused(trained_tiny, tmp_path, monkeypatch):
     d = save_model(trained_tiny, tmp_path / "run")
-    card = json.loads((d / "card.json").read_text())
-    card.pop("weights")
-    (d / "card.json").write_text(json.dumps(card))
     called = []
     monkeypatch.setattr(pickle, "loads", lambda *a, **k: called.append(1))
     torch.save(trained_tiny.module.state_dict(), d / "model.safetensors")
@@ -73,7 +70,6 @@ def test_weights_that_do_not_fit_the_card(trained_tiny, tmp_path):
     d = save_model(trained_tiny, tmp_path / "run")
     card = json.loads((d / "card.json").read_text())
     card["model"]["params"]["filters"] = 8
-    card.pop("weights")
     (d / "card.json").write_text(json.dumps(card))
     with pytest.raises(ModelFileError, match="do not fit"):
         load_model(d)
@@ -145,4 +141,20 @@ def test_cards_from_a_newer_format_are_refused_clearly(trained_tiny, tmp_path):
     card["format_version"] = 3
     (d / "card.json").write_text(json.dumps(card))
     with pytest.raises(ModelFileError, match="format_version 3"):
+        load_model(d)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda c: c.pop("weights"), "lacks the checksum of the weights"),
+    (lambda c: c["thresholds"].update({"PUM2": "high"}), "card cannot be used"),
+    (lambda c: c.update(window="wide"), "window must be a whole number"),
+    (lambda c: c.update(artifacts=["x"]), "artifacts must map names"),
+    (lambda c: c.update(kind="sideways"), "unknown model kind"),
+])
+def test_edited_cards_give_one_clear_error(trained_tiny, tmp_path, edit, match):
+    d = save_model(trained_tiny, tmp_path / "run")
+    card = json.loads((d / "card.json").read_text())
+    edit(card)
+    (d / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match=match):
         load_model(d)

@@ -126,3 +126,49 @@ def test_the_short_api_is_importable_from_the_package():
         assert callable(getattr(rnalabel, name))
     with pytest.raises(AttributeError):
         rnalabel.nothing_here  # noqa: B018
+
+
+def test_review_fixes_explain_without_mapped_views_demo_kind_and_long_test_rows(demo_small, tmp_path):
+    from rnalabel.demo import run_demo
+    from rnalabel.explain import explain
+
+    # a whole-sequence model on an unmappable view is explained (no track, no motifs) instead of crashing
+    rec = Recipe(name="len", model="toy-embed", kind="whole-sequence", views={"n": {"type": "toy-length"}},
+                 train=FAST)
+    model, _ = fit(rec, demo_small, progress=False, device="cpu")
+    res = explain(model, demo_small.subset(np.arange(30)), label="PUM2", baseline="zero", steps=8, n_low=10,
+                  progress=False)["PUM2"]
+    assert res.attributions.unmapped == ["n"] and res.motifs == []
+    assert res.attributions.total.shape == (len(res.attributions), demo_small.width)
+    with pytest.raises(InputError, match="max_positives .* at least top"):
+        explain(model, demo_small.subset(np.arange(30)), label="PUM2", top=3, max_positives=1, progress=False)
+    # the demo needs a windowed recipe and says so before it trains or writes anything
+    (tmp_path / "ws.yaml").write_text("model: deepbind\nkind: whole-sequence\n")
+    with pytest.raises(ConfigError, match="needs a windowed recipe"):
+        run_demo(tmp_path / "demo", recipe=str(tmp_path / "ws.yaml"), n=50, progress=False)
+    assert not (tmp_path / "demo").exists()
+    # a whole-sequence model's input width covers its validation and test rows, so it never fails after training
+    ds = _varied(demo_small)
+    longest_test = int(ds.select_split("test").lengths.max())
+    ds = Dataset.from_sequences(ds.ids, [s[:60] if sp == "train" else s for s, sp in zip(ds.sequences, ds.split,
+                                strict=True)], ds.labels, ds.label_names, split=ds.split)
+    rec = Recipe(name="ws", model="deepbind", kind="whole-sequence", params={"filters": 4, "kernel": 8, "hidden": 8},
+                 train=FAST)
+    model, report = fit(rec, ds, progress=False, device="cpu")
+    assert model.window >= longest_test > 60 and report.test is not None
+
+
+def test_devices_are_checked_before_work(demo_small, tmp_path):
+    from rnalabel._runtime import resolve_device
+    from rnalabel.data import atomic_path
+
+    with pytest.raises(InputError, match="unknown device 'gpu0'"):
+        resolve_device("gpu0")
+    if not __import__("torch").cuda.is_available():
+        with pytest.raises(InputError, match="no CUDA GPU"):
+            resolve_device("cuda")
+    with pytest.raises(InputError, match="devices must be a whole number"):
+        fit(Recipe(name="x", model="deepbind", train=FAST), demo_small, devices=0, progress=False)
+    with pytest.raises(InputError, match="is a directory"):
+        with atomic_path(tmp_path):
+            pass

@@ -45,10 +45,22 @@ def resolve_precision(precision: str, device: str | torch.device | None = None) 
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` means CUDA when present, else CPU."""
+    """``None`` means CUDA when present, else CPU. An unknown device, or CUDA where there is none, raises
+    :class:`~rnalabel.errors.InputError`."""
+    from rnalabel.errors import InputError
+
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"unknown device {device!r}.", remedy="use cpu or cuda (or cuda:N).") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} was asked for, but this machine (or this torch build) has no CUDA GPU.",
+                         remedy="use --device cpu, or leave --device out (CUDA when present, else CPU).")
+    if dev.type not in ("cpu", "cuda"):
+        raise InputError(f"device {device!r} is not supported.", remedy="use cpu or cuda.")
+    return dev
 
 
 def to_tensors(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:

@@ -67,10 +67,18 @@ def run_demo(
     """
     import time
 
+    from rnalabel.engine.kinds import get_kind
     from rnalabel.engine.predict import predict
+    from rnalabel.engine.recipe import load_recipe
+    from rnalabel.engine.training import resolve_kind
+    from rnalabel.errors import ConfigError
     from rnalabel.runs import train_run
 
     t0 = time.perf_counter()
+    kind = resolve_kind(load_recipe(recipe))
+    if not get_kind(kind).scans:
+        raise ConfigError(f"the demo scans long transcripts, so it needs a windowed recipe; {recipe!r} gives a "
+                          f"{kind} model.", remedy="use a windowed recipe (`rnalabel recipes` shows each one's kind).")
     out = Path(out)
     ds = make_demo_dataset(n, seed=seed)
     ds.to_parquet(out / "data" / "demo.parquet")

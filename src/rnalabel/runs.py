@@ -138,8 +138,8 @@ def predict_run(
     one vector per sequence.
     """
     model = load_model(model_dir)
-    if windows_out is not None and model.kind_info.output == "vectors":
-        raise InputError(f"an {model.kind} model gives one vector per sequence; it has no per-window scores.",
+    if windows_out is not None and not model.kind_info.scans:
+        raise InputError(f"a {model.kind} model takes each sequence whole; it has no per-window scores.",
                          remedy="leave out --windows.")
     ds = _dataset(data)
     preds = predict(model, ds, batch_size=batch_size, device=device, progress=progress, precision=precision)

@@ -58,10 +58,3 @@ def main() -> None:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
-
-if __name__ == "__main__":
-    main()
-
-
-if __name__ == "__main__":
-    main()

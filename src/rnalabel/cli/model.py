@@ -92,8 +92,10 @@ def predict(
 
     if isinstance(preds, Embeddings):
         out_console.print(f"{len(preds.ids)} sequences, vectors of {preds.vectors.shape[1]} dimensions -> {out}")
-    else:
+    elif len(preds.window_source) != len(preds.ids):
         out_console.print(f"{len(preds.ids)} sequences, {len(preds.window_source)} windows -> {out}")
+    else:
+        out_console.print(f"{len(preds.ids)} sequences -> {out}")
 
 
 def recipes() -> None:

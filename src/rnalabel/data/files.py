@@ -5,6 +5,25 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnalabel.errors import InputError
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy numbers turned into Python ones, tuples into lists, and NaN / infinity into None (JSON
+    has no NaN), recursively through dicts and lists."""
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
 
 
 class atomic_path:  # noqa: N801 - used as a context manager
@@ -17,8 +36,15 @@ class atomic_path:  # noqa: N801 - used as a context manager
         self.path = Path(path)
 
     def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        if self.path.is_dir():
+            raise InputError("is a directory; a file is to be written here.", path=self.path,
+                             remedy="give a file name (inside the directory, say).")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        except OSError as exc:  # read-only folder, a file where a folder should be, no space ...
+            raise InputError(f"cannot write here ({exc.strerror or exc}).", path=self.path,
+                             remedy="choose a writable folder.") from None
         os.close(fd)
         self.tmp = Path(tmp)
         return self.tmp

@@ -33,10 +33,9 @@ import torch
 from torch import nn
 
 from rnalabel import __version__
-from rnalabel.data import Dataset, Windows, atomic_path, label_index, write_text_atomic
+from rnalabel.data import Dataset, Windows, atomic_path, jsonable, label_index, write_text_atomic
 from rnalabel.engine.inputs import make_units
 from rnalabel.engine.kinds import Kind, get_kind
-from rnalabel.engine.metrics import _jsonable
 from rnalabel.engine.recipe import Recipe
 from rnalabel.errors import ConfigError, ModelFileError
 from rnalabel.models.registry import InputSpec, build_model, config_to_dict, model_class
@@ -198,7 +197,7 @@ def make_card(model: Bundle) -> dict[str, Any]:
         card["label_info"] = model.label_info
     extra = {k: v for k, v in model.card.items() if k not in card and k not in ("weights", "artifacts")}
     card.update(extra)
-    return _jsonable(card)
+    return jsonable(card)
 
 
 def _write_artifact(d: Path, name: str, art: Artifact) -> dict[str, str]:
@@ -211,7 +210,7 @@ def _write_artifact(d: Path, name: str, art: Artifact) -> dict[str, str]:
             with open(tmp, "wb") as fh:
                 np.save(fh, art.value, allow_pickle=False)
         elif art.format == "json":
-            tmp.write_text(json.dumps(_jsonable(art.value)))
+            tmp.write_text(json.dumps(jsonable(art.value)))
         else:
             tmp.write_bytes(bytes(art.value))
     return {"file": rel, "format": art.format, "sha256": _sha256(d / rel), "description": art.description}
@@ -345,7 +344,10 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
     card = read_card(d)
     wpath = d / WEIGHTS
     _check_weights_file(wpath)
-    expected = (card.get("weights") or {}).get("sha256")
+    expected = (card.get("weights") or {}).get("sha256") if isinstance(card.get("weights"), dict) else None
+    if expected is None and card.get("format_version") == FORMAT_VERSION:
+        raise ModelFileError("the model card lacks the checksum of the weights (weights.sha256).", path=d / CARD,
+                             remedy="re-save the model with save_model, or copy the run folder again.")
     if expected and _sha256(wpath) != expected:
         raise ModelFileError(
             "the weights file does not match the checksum recorded in card.json (damaged or swapped).",
@@ -356,7 +358,10 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         state = load_file(str(wpath), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"cannot read the weights ({exc}).", path=wpath, remedy="copy it again.") from None
-    artifacts = {name: _read_artifact(d, name, e) for name, e in (card.get("artifacts") or {}).items()}
+    entries = card.get("artifacts") or {}
+    if not isinstance(entries, dict):
+        raise ModelFileError("the card's artifacts must map names to files.", path=d / CARD, remedy="re-save the model.")
+    artifacts = {name: _read_artifact(d, name, e) for name, e in entries.items()}
     try:
         kind = get_kind(card["kind"]).name
         if kind not in model_class(card["model"]["name"]).kinds:
@@ -367,8 +372,16 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
             card["model"]["name"], inputs=inputs, n_labels=len(card["labels"]), params=card["model"]["params"]
         )
         recipe = Recipe.from_dict(card["recipe"], source=str(d / CARD)) if "recipe" in card else None
-    except (ConfigError, TypeError, KeyError) as exc:
-        raise ModelFileError(f"the model card cannot be used: {exc}", path=d / CARD) from None
+        labels = [str(n) for n in card["labels"]]
+        thr = card.get("thresholds") or {}
+        thresholds = np.asarray([float(thr.get(n, 0.5)) for n in labels])
+        window = None if card.get("window") is None else _whole(card["window"], "window")
+        stride = None if card.get("stride") is None else _whole(card["stride"], "stride")
+    except (ConfigError, TypeError, KeyError, ValueError, AttributeError) as exc:
+        why = exc.message if isinstance(exc, ConfigError) else str(exc)
+        remedy = exc.remedy if isinstance(exc, ConfigError) and exc.remedy else \
+            "restore card.json from the run folder it was written in."
+        raise ModelFileError(f"the model card cannot be used: {why}", path=d / CARD, remedy=remedy) from None
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -380,22 +393,26 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
     module.eval()
     if device is not None:
         module.to(device)
-    labels = list(card["labels"])
-    thr = card.get("thresholds") or {}
     return Bundle(
         module=module,
         recipe=recipe or Recipe(name="unknown", model=card["model"]["name"]),
         views=views,
         inputs=inputs,
         label_names=labels,
-        window=None if card.get("window") is None else int(card["window"]),
-        stride=None if card.get("stride") is None else int(card["stride"]),
-        thresholds=np.asarray([float(thr.get(n, 0.5)) for n in labels]),
+        window=window,
+        stride=stride,
+        thresholds=thresholds,
         kind=kind,
         label_info=dict(card.get("label_info") or {}),
         artifacts=artifacts,
         card=card,
     )
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return value
 
 
 def short_input_note(model: Bundle, dataset: Dataset) -> str | None:

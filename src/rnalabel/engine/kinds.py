@@ -10,7 +10,7 @@ windowed       a window of ``window`` nt; a longer RNA is scanned with       per
                ``stride`` (the last window ends at the last base), a         a sequence scores the max over its
                shorter one padded                                            windows (RBP binding)
 whole-sequence the whole sequence (padded to ``window`` nt when the model    per-label probabilities per
-               has per-position inputs; longer ones are refused)             sequence (miRNA localisation)
+               has per-position or pairwise inputs; longer ones refused)     sequence (miRNA localisation)
 embedding      the whole sequence, as for whole-sequence                     one vector per sequence, for a
                                                                              similarity index (DeepMiRBP)
 ============== ============================================================= =====================================

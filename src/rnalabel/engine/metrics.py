@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
+from rnalabel.data.files import jsonable
+
 
 @dataclass
 class MultiLabelScores:
@@ -49,21 +51,9 @@ class MultiLabelScores:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict; NaN becomes None."""
-        return _jsonable(
+        return jsonable(
             {"n": self.n, "averages": self.averages, "per_label": self.per_label, "undefined": self.undefined}
         )
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return None if not np.isfinite(obj) else float(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def _check(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

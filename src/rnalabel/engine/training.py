@@ -220,14 +220,18 @@ class FitReport:
 
 
 def resolve_window(recipe: Recipe, train: Dataset, *, kind: str = "windowed",
-                   views: Mapping[str, View] | None = None) -> tuple[int | None, int | None]:
+                   views: Mapping[str, View] | None = None,
+                   others: Sequence[Dataset] = ()) -> tuple[int | None, int | None]:
     """The input width and scanning stride of a model of ``kind`` trained on ``train``.
 
     ``windowed``: the recipe's window (default: the longest training sequence) and stride (default: half the
-    window). Other kinds: no stride; the recipe's window, else the longest training sequence when a view is
-    per-position or pairwise, else None (per-sequence views take sequences of any length). Training sequences
-    longer than the window are refused: labels belong to whole sequences, so they are not cut.
+    window). Other kinds: no stride; the recipe's window, else the longest sequence of ``train`` and ``others``
+    (the validation and test rows, which such a model cannot scan) when a view is per-position or pairwise, else
+    None (per-sequence views take sequences of any length). Sequences longer than the window are refused before
+    training starts: labels belong to whole sequences, so they are not cut.
     """
+    if not get_kind(kind).scans:
+        train = Dataset.concat([train, *[o for o in others if o is not None and len(o)]])
     longest = int(train.lengths.max()) if len(train) else 1
     per_sequence_only = views is not None and all(v.kind == "sequence" for v in views.values())
     if get_kind(kind).scans or recipe.window or not per_sequence_only:
@@ -237,7 +241,7 @@ def resolve_window(recipe: Recipe, train: Dataset, *, kind: str = "windowed",
     if longest > window:
         too_long = int(np.sum(train.lengths > window))
         raise InputError(
-            f"{too_long} training sequence(s) are longer than the recipe's window of {window} nt "
+            f"{too_long} sequence(s) are longer than the recipe's window of {window} nt "
             f"(the longest is {longest} nt); labels belong to whole sequences, so they are not cut.",
             remedy=f"raise the window (--window {longest}) or trim the sequences to the bound region.",
         )
@@ -344,6 +348,9 @@ def fit(
     pl = _lightning()
     t_start = time.perf_counter()
     cfg = recipe.train
+    if devices != "auto" and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
+        raise InputError(f"devices must be a whole number of at least 1 (or auto), got {devices!r}.",
+                         remedy="e.g. --devices 2 for two GPUs (or CPU processes) with DDP.")
     if dataset.n_labels == 0:
         raise LabelError("the dataset has no label columns to learn.", remedy="import a labelled table.")
     if len(dataset) < 4:
@@ -358,7 +365,7 @@ def fit(
     # views: fit data-dependent parameters on the training rows, then featurise once
     t0 = time.perf_counter()
     views = {name: v.fit(train_ds) for name, v in views_from_specs(recipe.views).items()}
-    window, stride = resolve_window(recipe, train_ds, kind=kind, views=views)
+    window, stride = resolve_window(recipe, train_ds, kind=kind, views=views, others=[val_ds, test_ds])
     fitted = replace(recipe, kind=kind, views={n: v.spec() for n, v in views.items()}, window=window, stride=stride)
     fit_ds = train_ds
     if cfg.short_copies > 0:  # teach the model that padding is no evidence (see rnalabel.data.augment)

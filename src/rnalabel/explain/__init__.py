@@ -1,10 +1,13 @@
 """Explain predictions: integrated gradients on every view, mapped to nucleotides; in-silico mutagenesis;
 attribution maps and logos; motifs from seqlets compared with published RBP motifs.
 
-Modules: :mod:`~rnalabel.explain.attribution` (integrated gradients), :mod:`~rnalabel.explain.baselines`
-(low-score, zero, dinucleotide-shuffle references), :mod:`~rnalabel.explain.mutagenesis` (ISM), :mod:`~rnalabel.explain.motifs` (seqlets, PWMs,
-similarity, MEME), :mod:`~rnalabel.explain.plots` (PNG maps and logos), :mod:`~rnalabel.explain.run` (one call
-per label, and the files of ``rnalabel explain``).
+Modules: :mod:`~rnalabel.explain.core` (the windows being explained, the Attributions result, one label's
+scores), :mod:`~rnalabel.explain.attribution` (integrated gradients), :mod:`~rnalabel.explain.baselines`
+(low-score, zero, dinucleotide-shuffle references), :mod:`~rnalabel.explain.shuffle` (dinucleotide shuffles),
+:mod:`~rnalabel.explain.mutagenesis` (ISM), :mod:`~rnalabel.explain.motifs` (seqlets, PWMs, similarity, MEME),
+:mod:`~rnalabel.explain.plots` (PNG maps and logos), :mod:`~rnalabel.explain.run` (one call per label, and the
+files of ``rnalabel explain``). Each view puts its own attributions on the nucleotides
+(:meth:`rnalabel.views.base.View.to_nucleotides`).
 """
 
 from rnalabel.explain.attribution import integrated_gradients

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from rnalabel.data import Dataset
+from rnalabel.data import Windows as Units
 from rnalabel.data.sequence import PAD
 from rnalabel.engine.bundle import Bundle
 from rnalabel.engine.forward import forward_arrays
@@ -42,7 +43,7 @@ class Windows:
     tokens : numpy.ndarray, shape=(W, L), dtype=uint8
     lengths : numpy.ndarray, shape=(W,)
     arrays : dict of str to numpy.ndarray
-        The model's view inputs, (W, C, P) or (W, D).
+        The model's view inputs, (W, C, P), (W, D) or (W, C, L, L).
     dataset : Dataset or None
         The windows as a dataset (None when arrays were given directly).
     """
@@ -81,7 +82,7 @@ class Attributions:
         ``"logit"`` or ``"probability"``.
     windows : Windows
     values : dict of str to numpy.ndarray
-        Raw attributions per view, shaped like the view's input: (W, C, P) or (W, D).
+        Raw attributions per view, shaped like the view's input: (W, C, P), (W, D) or (W, C, L, L).
     channel_names : dict of str to list of str
     nucleotide : dict of str to numpy.ndarray, shape=(W, L)
         Each mapped view's contribution per nucleotide (see :meth:`rnalabel.views.base.View.to_nucleotides`).
@@ -127,12 +128,17 @@ class Attributions:
     @property
     def total(self) -> np.ndarray:
         """Contribution per nucleotide summed over all mapped views, shape=(W, L)."""
-        return np.sum(list(self.nucleotide.values()), axis=0)
+        return self._sum(list(self.nucleotide))
 
     @property
     def sequence_track(self) -> np.ndarray:
         """Contribution per nucleotide of the sequence (logo) views, shape=(W, L); all views when none."""
-        views = self.sequence_views or list(self.nucleotide)
+        return self._sum(self.sequence_views or list(self.nucleotide))
+
+    def _sum(self, views: list[str]) -> np.ndarray:
+        """Per-nucleotide sum of ``views``; zeros (W, L) when no view could be put on the RNA."""
+        if not views:
+            return np.zeros((len(self.windows), self.windows.tokens.shape[1]))
         return np.sum([self.nucleotide[v] for v in views], axis=0)
 
     @property
@@ -172,15 +178,16 @@ def prepare_windows(model: Bundle, data: Dataset | Windows | Mapping[str, np.nda
     Parameters
     ----------
     model : Bundle
-    data : Dataset, Windows or dict of str to numpy.ndarray
-        Sequences (scanned with the card's window and stride), windows prepared before (returned as they are),
+    data : Dataset, Windows, rnalabel.data.Windows or dict of str to numpy.ndarray
+        Sequences (cut into the bundle's units: see :meth:`rnalabel.engine.bundle.Bundle.units`), windows
+        prepared before (returned as they are), units from ``Bundle.units`` (featurised here),
         or the model's view arrays, one row per window (tokens are then read back from a view that is the
         sequence itself, the one-hot, when there is one).
     """
     if isinstance(data, Windows):
         return data
-    if isinstance(data, Dataset):
-        win = model.units(data)
+    if isinstance(data, Dataset | Units):
+        win = data if isinstance(data, Units) else model.units(data)
         wds = win.dataset
         return Windows(wds.ids, win.source, win.start, wds.tokens, wds.lengths, model.featurize(wds), wds)
     missing = [k for k in model.views if k not in data]

@@ -28,6 +28,7 @@ import torch
 from rnalabel.data import Dataset, atomic_path, write_text_atomic
 from rnalabel.data.sequence import ALPHABET
 from rnalabel.engine.bundle import Bundle
+from rnalabel.errors import InputError
 from rnalabel.explain.attribution import integrated_gradients
 from rnalabel.explain.baselines import BASELINES, low_score_baseline
 from rnalabel.explain.core import Attributions, label_scores, prepare_windows
@@ -143,6 +144,9 @@ def explain(
     -------
     dict of str to LabelExplanation
     """
+    if top < 1 or max_positives < top:
+        raise InputError(f"top ({top}) must be at least 1 and max_positives ({max_positives}) at least top.",
+                         remedy="e.g. --top 3 --max-positives 500.")
     names = _labels(model, label)
     win = prepare_windows(model, data)
     ref = win if reference is None else prepare_windows(model, reference)
@@ -179,7 +183,7 @@ def explain(
                 _pearson(attr.sequence_track[i], res.ism.nucleotide["ism"][k], int(attr.windows.lengths[i]))
                 for k, i in enumerate(shown)
             ])
-        if motifs and len(pos):
+        if motifs and len(pos) and attr.nucleotide:  # motifs need attributions on the nucleotides
             res.seqlets = extract_seqlets(attr.sequence_track, attr.windows.tokens, attr.windows.lengths)
             res.motifs = discover_motifs(res.seqlets)
         out[name] = res

@@ -102,7 +102,11 @@ def model_class(name: str) -> type[nn.Module]:
     from rnalabel import models as _models  # noqa: F401  (registers the built-in models)
 
     if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}.", remedy=f"choose one of: {', '.join(sorted(MODELS))}.")
+        from rnalabel.plugins import HOW, load_plugins
+
+        load_plugins()
+        if name not in MODELS:
+            raise ConfigError(f"unknown model {name!r}.", remedy=f"choose one of: {', '.join(sorted(MODELS))}; {HOW}.")
     return MODELS[name]
 
 

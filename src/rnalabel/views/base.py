@@ -1,9 +1,16 @@
 """What a view is, and the registry that rebuilds views from a model card.
 
 A view is a pure function ``Dataset -> float32 array`` wrapped in a small class that only stores its parameters
-(the kipoiseq pattern). Per-position views return ``(N, C, L)``, per-sequence views ``(N, D)``. A view's
-:meth:`View.spec` is what the model card stores; :func:`build_view` turns it back into the same view, so
-``predict`` rebuilds the exact featurisation from the card alone.
+(the kipoiseq pattern). Per-position views return ``(N, C, L)``, per-sequence views ``(N, D)``, pairwise views
+``(N, C, L, L)``. A view's :meth:`View.spec` is what the model card stores; :func:`build_view` turns it back into
+the same view, so ``predict`` rebuilds the exact featurisation from the card alone.
+
+Writing a view: a frozen dataclass of its parameters, decorated with :func:`register_view`, with class attributes
+``type`` (its name in recipes and cards) and ``kind``, and methods :meth:`View.channels` and
+:meth:`View.transform`. The rows it gets are the model's units (windows, or whole sequences), padded to one
+width: positions at or past ``dataset.lengths[i]`` are padding (token 4) and must not be read as sequence.
+Override :meth:`View.to_nucleotides` (or :meth:`View.position_map`) when its attributions can be put on the RNA
+in a way the default does not know. See DESIGN.md, "Extending rnalabel".
 """
 
 from __future__ import annotations
@@ -45,14 +52,14 @@ class View:
     logo: ClassVar[bool] = False
 
     def channels(self, dataset: Dataset | None = None) -> int:
-        """Number of channels C (per-position) or dimensions D (per-sequence).
+        """Number of channels C (per-position, pairwise) or dimensions D (per-sequence).
 
         ``dataset`` is needed only by views whose width depends on the data (e.g. the region track's categories).
         """
         raise NotImplementedError
 
     def channel_names(self, dataset: Dataset | None = None) -> list[str]:
-        """A short name per channel (per-position) or dimension (per-sequence), for plots and tables.
+        """A short name per channel (per-position, pairwise) or dimension (per-sequence), for plots and tables.
 
         Default: ``"<type>:<i>"``; views whose channels mean something (bases, region types, paired/unpaired,
         loop contexts) override it.
@@ -60,7 +67,8 @@ class View:
         return [f"{self.type}:{i}" for i in range(self.channels(dataset))]
 
     def transform(self, dataset: Dataset) -> np.ndarray:
-        """Featurise every row of ``dataset``; shape (N, C, L) or (N, D), float32."""
+        """Featurise every row of ``dataset``; shape (N, C, L), (N, D) or (N, C, L, L), float32. Positions at or
+        past ``dataset.lengths`` are padding."""
         raise NotImplementedError
 
     def __call__(self, dataset: Dataset) -> np.ndarray:
@@ -153,9 +161,12 @@ def build_view(spec: dict[str, Any]) -> View:
     spec = dict(spec)
     vtype = spec.pop("type", None)
     if vtype not in VIEW_TYPES:
-        raise ConfigError(
-            f"unknown view type {vtype!r}.", remedy=f"choose one of: {', '.join(sorted(VIEW_TYPES))}."
-        )
+        from rnalabel.plugins import HOW, load_plugins
+
+        load_plugins()
+        if vtype not in VIEW_TYPES:
+            raise ConfigError(f"unknown view type {vtype!r}.",
+                              remedy=f"choose one of: {', '.join(sorted(VIEW_TYPES))}; {HOW}.")
     cls = VIEW_TYPES[vtype]
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(spec) - known)
