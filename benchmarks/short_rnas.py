@@ -33,7 +33,7 @@ from rnalabel import Dataset, fit, load_recipe, predict  # noqa: E402
 from rnalabel.data import write_text_atomic  # noqa: E402
 from rnalabel.data.synthetic import make_demo_dataset  # noqa: E402
 
-MIRNAS = {"hsa-miR-21-5p": "UAGCUUAUCAGACUGAUGUUGA", "hsa-let-7d-5p": "AGAGGUAGUAGGUUGCAUAGTU",
+MIRNAS = {"hsa-miR-21-5p": "UAGCUUAUCAGACUGAUGUUGA", "hsa-let-7d-5p": "AGAGGUAGUAGGUUGCAUAGUU",
           "hsa-miR-451a": "AAACCGUUACCAUUACUGAGUU"}
 LENGTHS = (101, 80, 60, 30, 22, 1)
 

@@ -122,3 +122,13 @@ def test_split_iterative_keeps_existing_test_rows():
 def test_split_fractions_validated():
     with pytest.raises(InputError):
         split_iterative(small(), (0.5, 0.1, 0.1))
+
+
+def test_names_from_data_are_safe_file_names():
+    from rnalabel.data.files import safe_filename
+
+    assert safe_filename("PUM2_K562") == "PUM2_K562"
+    assert safe_filename("..") == "_.." and safe_filename(".hidden") == "_.hidden" and safe_filename("") == "_"
+    assert safe_filename("../../etc/passwd") == "_.._.._etc_passwd"
+    assert safe_filename("a/b\\c d\u00e9") == "a_b_c_d_"
+    assert "/" not in safe_filename("x" * 200) and len(safe_filename("x" * 200)) == 80

@@ -12,6 +12,14 @@ import numpy as np
 from rnalabel.errors import InputError
 
 
+def safe_filename(name: Any, *, limit: int = 80) -> str:
+    """``name`` (a label, a sequence id ... that comes from data) made safe as one file or folder name: letters,
+    digits, ``-``, ``_`` and ``.`` are kept, everything else becomes ``_``, and a name that starts with a dot
+    (``..``, a hidden file) or is empty gets a ``_`` in front, so it can never leave the folder it is written in."""
+    text = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in str(name))[:limit]
+    return "_" + text if not text or text.startswith(".") else text
+
+
 def jsonable(obj: Any) -> Any:
     """``obj`` with numpy numbers turned into Python ones, tuples into lists, and NaN / infinity into None (JSON
     has no NaN), recursively through dicts and lists."""

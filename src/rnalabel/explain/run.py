@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from rnalabel.data import Dataset, atomic_path, write_text_atomic
+from rnalabel.data.files import safe_filename
 from rnalabel.data.sequence import ALPHABET
 from rnalabel.engine.bundle import Bundle
 from rnalabel.errors import InputError
@@ -199,7 +200,7 @@ def _pearson(a: np.ndarray, b: np.ndarray, n: int) -> float:
 
 # files ------------------------------------------------------------------------------------------------------
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name))[:80]
+    return safe_filename(name)
 
 
 def write_attributions_tsv(attr: Attributions, rows: np.ndarray, path: str | os.PathLike) -> Path:

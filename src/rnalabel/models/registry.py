@@ -78,6 +78,11 @@ def register_model(name: str, *, kinds: tuple[str, ...] = ("windowed", "whole-se
     return deco
 
 
+#: annotation text -> accepted Python types, for the hyper-parameters whose type a recipe can get wrong
+_SIMPLE = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+_SIMPLE_NAMES = {(int,): "a whole number", (int, float): "a number", (bool,): "true or false", (str,): "text"}
+
+
 def _config_class(cls) -> type:
     """A frozen dataclass mirroring the keyword-only parameters of ``cls.__init__`` (names, types, defaults)."""
     params = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
@@ -136,14 +141,22 @@ def build_model(
             f"model {name!r} has no hyper-parameter(s) {', '.join(unknown)}.",
             remedy=f"its hyper-parameters are: {', '.join(sorted(names))}.",
         )
+    annotations = {f.name: f.type for f in fields(cfg_cls)}
     for k, v in list(params.items()):
         if isinstance(v, list):
-            params[k] = tuple(v)
+            params[k] = v = tuple(v)
+        want = _SIMPLE.get(str(annotations.get(k)))
+        if want is not None and (not isinstance(v, want) or (isinstance(v, bool) and bool not in want)):
+            raise ConfigError(f"model {name!r}: hyper-parameter {k} must be {_SIMPLE_NAMES[want]}, got {v!r}.",
+                              remedy=f"give {k} as {_SIMPLE_NAMES[want]}.")
     try:
         cfg = cfg_cls(inputs=tuple(inputs), n_labels=n_labels, **params)
         module = cls.from_config(cfg)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"model {name!r} cannot be built with these hyper-parameters: {exc}") from None
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - torch and the model's own checks raise several types
+        raise ConfigError(f"model {name!r} cannot be built with these hyper-parameters ({params}): "
+                          f"{type(exc).__name__}: {exc}", remedy="check the values against the model's docstring.") from None
     module.config = cfg
     return module
 
