@@ -95,3 +95,16 @@ def test_write_read_round_trip_and_read_input(tmp_path):
     ds = read_input(p)
     assert ds.ids.tolist() == ["x", "y"] and ds.sequences == ["ACGUACGU", "GGA"]
     assert np.all(ds.tokens[1, 3:] == 4)
+
+
+def test_bom_and_fasta_by_content(tmp_path):
+    from rnalabel.io import read_input
+
+    f = tmp_path / "bom.fa"
+    f.write_bytes(b"\xef\xbb\xbf>s1\nACGU\n")
+    assert read_input(f).sequences == ["ACGU"]
+    for name in ("seqs.txt", "seqs.csv", "seqs.tsv"):
+        g = tmp_path / name
+        g.write_text("\n>s1 first\nACGT\n>s2\nGGCC\n")
+        ds = read_input(g)
+        assert list(ds.ids) == ["s1", "s2"] and ds.sequences == ["ACGU", "GGCC"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnalabel.data import Dataset, write_text_atomic
+from rnalabel.data.files import atomic_dir
 from rnalabel.data.synthetic import make_demo_dataset, make_demo_transcripts
 from rnalabel.engine.metrics import MultiLabelScores
 
@@ -80,14 +81,17 @@ def run_demo(
         raise ConfigError(f"the demo scans long transcripts, so it needs a windowed recipe; {recipe!r} gives a "
                           f"{kind} model.", remedy="use a windowed recipe (`rnalabel recipes` shows each one's kind).")
     out = Path(out)
-    ds = make_demo_dataset(n, seed=seed)
-    ds.to_parquet(out / "data" / "demo.parquet")
-    model, report = train_run(ds, recipe, out, progress=progress, device=device, max_epochs=max_epochs, seed=seed)
-    preds = predict(model, ds.select_split("test"), device=device, progress=False)
-    preds.to_tsv(out / "predictions.tsv")
-    tids, tseqs, planted = make_demo_transcripts(seed=seed + 1)
-    tpred = predict(model, Dataset.from_sequences(tids, tseqs), device=device, progress=False)
-    tpred.to_tsv(out / "transcripts.tsv")
-    tpred.to_tsv(out / "transcript_windows.tsv", windows=True)
-    write_text_atomic(out / "transcripts_planted.json", json.dumps(dict(zip(tids, planted, strict=True)), indent=2))
+    with atomic_dir(out, overwrite=True) as folder:  # the demo's folder is remade each time, all or nothing
+        ds = make_demo_dataset(n, seed=seed)
+        model, report = train_run(ds, recipe, folder, progress=progress, device=device, max_epochs=max_epochs,
+                                  seed=seed, overwrite=True)
+        ds.to_parquet(folder / "data" / "demo.parquet")
+        preds = predict(model, ds.select_split("test"), device=device, progress=False)
+        preds.to_tsv(folder / "predictions.tsv")
+        tids, tseqs, planted = make_demo_transcripts(seed=seed + 1)
+        tpred = predict(model, Dataset.from_sequences(tids, tseqs), device=device, progress=False)
+        tpred.to_tsv(folder / "transcripts.tsv")
+        tpred.to_tsv(folder / "transcript_windows.tsv", windows=True)
+        write_text_atomic(folder / "transcripts_planted.json",
+                          json.dumps(dict(zip(tids, planted, strict=True)), indent=2))
     return DemoResult(out=out, scores=report.test, seconds=time.perf_counter() - t0)

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from rnalabel.data import Dataset, write_text_atomic
+from rnalabel.data.files import atomic_dir, atomic_paths
 from rnalabel.engine.bundle import Bundle, load_model, save_model
 from rnalabel.engine.evaluate import evaluate
 from rnalabel.engine.metrics import MultiLabelScores
@@ -36,9 +37,13 @@ def train_run(
     progress: bool = True,
     device: str | None = None,
     devices: int | str = 1,
+    overwrite: bool = False,
     **train_overrides,
 ) -> tuple[Bundle, FitReport]:
-    """Train a recipe on a dataset and write the run folder ``out``.
+    """Train a recipe on a dataset and write the run folder ``out``, all or nothing.
+
+    The folder is made (in a temporary place beside ``out``) before anything else, so an unwritable ``out`` fails
+    at once; it takes its place only when everything is written. An error or Ctrl-C leaves ``out`` as it was.
 
     Parameters
     ----------
@@ -56,6 +61,9 @@ def train_run(
         Default is None (CUDA when present, else CPU).
     devices : int or "auto"
         Default is 1.
+    overwrite : bool
+        Replace an existing run folder (one that holds a card.json); without it a folder holding files is
+        refused. Default is False.
     **train_overrides
         Any :class:`rnalabel.engine.recipe.TrainConfig` field (``max_epochs``, ``batch_size``, ``lr``, ``seed`` ...);
         None values are ignored.
@@ -64,19 +72,20 @@ def train_run(
 
     from rnalabel.report import plot_curves, write_history
 
-    ds = _dataset(data)
-    rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
-    if window is not None or stride is not None:
-        rec = replace(rec, window=window or rec.window, stride=stride or rec.stride)
-    rec = rec.with_train(**train_overrides)
-    model, report = fit(rec, ds, progress=progress, device=device, devices=devices)
-    out = Path(out)
-    save_model(model, out)
-    write_text_atomic(out / "metrics.json", json.dumps(model.card["metrics"], indent=2) + "\n")
-    write_history(report.history, out / "history.tsv")
-    split = "test" if "test" in report.outputs else "val"
-    y, scores = report.outputs[split]
-    plot_curves(y, scores, model.label_names, out / "curves.png", title=f"{rec.name}: {split} split (n={len(y)})")
+    with atomic_dir(out, overwrite=overwrite) as folder:
+        ds = _dataset(data)
+        rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+        if window is not None or stride is not None:
+            rec = replace(rec, window=window or rec.window, stride=stride or rec.stride)
+        rec = rec.with_train(**train_overrides)
+        model, report = fit(rec, ds, progress=progress, device=device, devices=devices)
+        save_model(model, folder)
+        write_text_atomic(folder / "metrics.json", json.dumps(model.card["metrics"], indent=2) + "\n")
+        write_history(report.history, folder / "history.tsv")
+        split = "test" if "test" in report.outputs else "val"
+        y, scores = report.outputs[split]
+        plot_curves(y, scores, model.label_names, folder / "curves.png",
+                    title=f"{rec.name}: {split} split (n={len(y)})")
     return model, report
 
 
@@ -92,7 +101,8 @@ def evaluate_run(
     progress: bool = True,
     precision: str = "auto",
 ) -> MultiLabelScores:
-    """Evaluate a saved model on labelled data; optionally write metrics JSON and a curves PNG.
+    """Evaluate a saved model on labelled data; optionally write metrics JSON and a curves PNG (both or neither;
+    their places are checked before any work).
 
     Parameters
     ----------
@@ -102,22 +112,23 @@ def evaluate_run(
     precision : "auto", "32" or "bf16"
         Inference arithmetic (see :func:`rnalabel.engine.forward.forward_arrays`). Default is "auto" (as trained).
     """
-    model = load_model(model_dir)
-    ds = _dataset(data)
-    if split != "all" and ds.split is not None:
-        if split not in ("train", "val", "test"):
-            raise InputError(f"unknown split {split!r}.", remedy="use train, val, test or all.")
-        ds = ds.select_split(split)
-        if len(ds) == 0:
-            raise InputError(f"the {split!r} split is empty.", remedy="choose another split or use all.")
-    scores, y, s = evaluate(model, ds, batch_size=batch_size, device=device, progress=progress,
-                            precision=precision)
-    if out is not None:
-        write_text_atomic(out, json.dumps(scores.to_dict(), indent=2) + "\n")
-    if plot is not None:
-        from rnalabel.report import plot_curves
+    from rnalabel.report import plot_curves
 
-        plot_curves(y, s, model.label_names, plot, title=f"{Path(model_dir).name}: {split} (n={len(ds)})")
+    if split not in ("train", "val", "test", "all"):
+        raise InputError(f"unknown split {split!r}.", remedy="use train, val, test or all.")
+    with atomic_paths(out, plot) as (out_tmp, plot_tmp):
+        model = load_model(model_dir)
+        ds = _dataset(data)
+        if split != "all" and ds.split is not None:
+            ds = ds.select_split(split)
+            if len(ds) == 0:
+                raise InputError(f"the {split!r} split is empty.", remedy="choose another split or use all.")
+        scores, y, s = evaluate(model, ds, batch_size=batch_size, device=device, progress=progress,
+                                precision=precision)
+        if out_tmp is not None:
+            out_tmp.write_text(json.dumps(scores.to_dict(), indent=2) + "\n")
+        if plot_tmp is not None:
+            plot_curves(y, s, model.label_names, plot_tmp, title=f"{Path(model_dir).name}: {split} (n={len(ds)})")
     return scores
 
 
@@ -132,18 +143,20 @@ def predict_run(
     progress: bool = True,
     precision: str = "auto",
 ) -> Predictions | Embeddings:
-    """Predict with a saved model and write a per-sequence TSV (and a per-window TSV when asked).
+    """Predict with a saved model and write a per-sequence TSV (and a per-window TSV when asked: both or neither;
+    their places are checked before any work).
 
     What the TSV holds follows the model's kind: label probabilities and called labels, or (embedding models)
     one vector per sequence.
     """
-    model = load_model(model_dir)
-    if windows_out is not None and not model.kind_info.scans:
-        raise InputError(f"a {model.kind} model takes each sequence whole; it has no per-window scores.",
-                         remedy="leave out --windows.")
-    ds = _dataset(data)
-    preds = predict(model, ds, batch_size=batch_size, device=device, progress=progress, precision=precision)
-    preds.to_tsv(out)
-    if windows_out is not None:
-        preds.to_tsv(windows_out, windows=True)
+    with atomic_paths(out, windows_out) as (out_tmp, windows_tmp):
+        model = load_model(model_dir)
+        if windows_out is not None and not model.kind_info.scans:
+            raise InputError(f"a {model.kind} model takes each sequence whole; it has no per-window scores.",
+                             remedy="leave out --windows.")
+        ds = _dataset(data)
+        preds = predict(model, ds, batch_size=batch_size, device=device, progress=progress, precision=precision)
+        preds.to_tsv(out_tmp)
+        if windows_tmp is not None:
+            preds.to_tsv(windows_tmp, windows=True)
     return preds

@@ -41,6 +41,17 @@ def _fractions(value: str) -> tuple[float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
+def _parquet_out(out: Path):
+    """The place of the Parquet file to write, checked (a .parquet/.pq name, writable) before any work."""
+    from rnalabel.data import atomic_path
+    from rnalabel.errors import InputError
+
+    if out.suffix.lower() not in (".parquet", ".pq"):
+        raise InputError("datasets are written as Parquet, so --out must end with .parquet (or .pq).", path=out,
+                         remedy=f"e.g. --out {out.with_suffix('.parquet')}.")
+    return atomic_path(out)
+
+
 def _summary(ds, out: Path) -> None:
     out_console.print(f"{len(ds)} sequences, {ds.n_labels} labels -> {out}")
     if ds.split is not None:
@@ -66,9 +77,10 @@ def import_(
     """Read one file in a public or plain format and write it as an rnalabel Parquet dataset."""
     from rnalabel.io.importers import import_dataset
 
-    ds = import_dataset(fmt, source, genome=genome, flank=flank, label_table=label_table, id_col=id_col,
-                        seq_col=seq_col, labels=_csv(labels), max_length=max_length)
-    ds.to_parquet(out)
+    with _parquet_out(out) as tmp:
+        ds = import_dataset(fmt, source, genome=genome, flank=flank, label_table=label_table, id_col=id_col,
+                            seq_col=seq_col, labels=_csv(labels), max_length=max_length)
+        ds.to_parquet(tmp)
     _summary(ds, out)
 
 
@@ -98,9 +110,10 @@ def build(
         n_neg = int(n_negative)
     else:
         raise InputError(f"--n-negative {n_negative!r} is not a count.", remedy="give an integer or 'all'.")
-    ds = build_dataset(kind, root, split=_fractions(split), seed=seed, n_negative=n_neg,
-                       experiments=_csv(experiments), labels=_csv(labels))
-    ds.to_parquet(out)
+    with _parquet_out(out) as tmp:
+        ds = build_dataset(kind, root, split=_fractions(split), seed=seed, n_negative=n_neg,
+                           experiments=_csv(experiments), labels=_csv(labels))
+        ds.to_parquet(tmp)
     _summary(ds, out)
 
 

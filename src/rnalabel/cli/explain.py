@@ -31,6 +31,7 @@ def explain(
     precision: str = typer.Option("auto", "--precision", help="Forward pass choosing the positive windows: auto "
                                   "(as trained, as predict), 32 or bf16. Attributions always run in fp32."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing explain folder in --out."),
 ) -> None:
     """Explain predictions: integrated gradients on every view, logos, mutagenesis, motifs vs published ones."""
     from rnalabel.engine.bundle import ShortSequenceWarning
@@ -45,7 +46,7 @@ def explain(
             run, data, out, label=label if label != ["all"] else "all", reference=reference, top=top,
             baseline=baseline, n_low=n_low, n_shuffles=n_shuffles, steps=steps, output=output,
             max_positives=max_positives, motifs=motifs, ism=ism, seed=seed, batch_size=batch_size,
-            device=device, progress=progress, precision=precision,
+            device=device, progress=progress, precision=precision, overwrite=overwrite,
         )
     for name, res in results.items():
         a = res.attributions

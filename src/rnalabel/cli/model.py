@@ -30,14 +30,15 @@ def train(
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
     devices: int = typer.Option(1, "--devices", help="Number of devices; >1 trains with DDP."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
 ) -> None:
-    """Train a recipe on a labelled dataset and write a run folder."""
+    """Train a recipe on a labelled dataset and write a run folder (all or nothing)."""
     from rnalabel.runs import train_run
 
     model, report = train_run(
         data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
         max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
-        precision=precision, seed=seed,
+        precision=precision, seed=seed, overwrite=overwrite,
     )
     final = report.test or report.val
     which = "test" if report.test is not None else "validation"

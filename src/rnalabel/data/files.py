@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,90 @@ class atomic_path:  # noqa: N801 - used as a context manager
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+class atomic_paths:  # noqa: N801 - context manager
+    """Several output files written all or none: yields one temporary path per target (``None`` targets give
+    ``None``), created before any work, so an unwritable target fails first; on success every temporary file is
+    renamed onto its target, on failure (an error, Ctrl-C) every one is removed."""
+
+    def __init__(self, *paths: str | os.PathLike | None) -> None:
+        self.parts = [None if p is None else atomic_path(p) for p in paths]
+
+    def __enter__(self) -> list[Path | None]:
+        entered: list[atomic_path] = []
+        try:
+            for part in self.parts:
+                if part is not None:
+                    part.__enter__()
+                    entered.append(part)
+        except BaseException as exc:
+            for part in entered:
+                part.__exit__(type(exc), exc, None)
+            raise
+        return [None if p is None else p.tmp for p in self.parts]
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for part in self.parts:
+            if part is not None:
+                part.__exit__(exc_type, exc, tb)
+
+
+class atomic_dir:  # noqa: N801 - context manager
+    """An output folder written all or none (a run folder, an explain folder).
+
+    Yields a temporary folder beside ``path``, made before any work (so an unwritable place fails first). On
+    success it takes the place of ``path``; on failure or Ctrl-C it is removed and ``path`` is untouched. An
+    existing ``path`` that holds files is replaced only with ``overwrite=True``, and then only when it holds one
+    of ``markers`` (it was written by rnalabel), so that a mistyped ``--out`` never deletes someone's folder;
+    old and new files are never mixed.
+
+    Parameters
+    ----------
+    path : path
+    overwrite : bool
+        Default is False.
+    markers : tuple of str
+        File names that mark an rnalabel output folder. Default is ("card.json",).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = False,
+                 markers: tuple[str, ...] = ("card.json",)) -> None:
+        self.path, self.overwrite, self.markers = Path(path), overwrite, markers
+
+    def __enter__(self) -> Path:
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise InputError("is a file; a folder is to be written here.", path=p, remedy="give a folder name.")
+        if p.is_dir() and any(p.iterdir()):
+            if not self.overwrite:
+                raise InputError("already holds files (an earlier run?); nothing was changed.", path=p,
+                                 remedy="give --overwrite to replace it, or another --out.")
+            if not any((p / m).exists() for m in self.markers):
+                raise InputError(f"holds files but no {' or '.join(self.markers)}, so it was not written by rnalabel "
+                                 "and is not replaced.", path=p, remedy="choose another --out.")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
+        except OSError as exc:
+            raise InputError(f"cannot write here ({exc.strerror or exc}).", path=p,
+                             remedy="choose a writable folder.") from None
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp makes 0700 folders
+        old = None
+        if self.path.exists():
+            old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
+            os.replace(self.path, old)
+        os.replace(self.tmp, self.path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

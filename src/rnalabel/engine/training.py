@@ -13,6 +13,7 @@ import copy
 import logging
 import math
 import os
+import signal
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -409,7 +410,13 @@ def fit(
             num_sanity_val_steps=0,
             deterministic=False,
         )
-        trainer.fit(lit, train_dataloaders=train_dl, val_dataloaders=val_dl)
+        try:
+            trainer.fit(lit, train_dataloaders=train_dl, val_dataloaders=val_dl)
+        except SystemExit:  # Lightning answers Ctrl-C with sys.exit(1), ignoring SIGINT from then on
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            if trainer.interrupted:
+                raise KeyboardInterrupt from None  # the caller says "interrupted", exits 130, saves nothing
+            raise
     train_s = time.perf_counter() - t0
     module = module.requires_grad_(True).float().cpu().eval()  # stages may have frozen parts
 

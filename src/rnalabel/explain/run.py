@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from rnalabel.data import Dataset, atomic_path, write_text_atomic
-from rnalabel.data.files import safe_filename
+from rnalabel.data.files import atomic_dir, safe_filename
 from rnalabel.data.sequence import ALPHABET
 from rnalabel.engine.bundle import Bundle
 from rnalabel.errors import InputError
@@ -340,21 +340,24 @@ def explain_run(
     *,
     label: str | Sequence[str],
     reference: Dataset | str | os.PathLike | None = None,
+    overwrite: bool = False,
     **kwargs,
 ) -> dict[str, LabelExplanation]:
     """Load a run folder, explain ``data`` (a Dataset or a file :func:`rnalabel.io.read_input` reads) for
-    ``label`` and write everything under ``out``. Keyword arguments go to :func:`explain`."""
+    ``label`` and write everything under ``out``, all or nothing (an existing explain folder is replaced only with
+    ``overwrite``). Keyword arguments go to :func:`explain`."""
     from rnalabel.engine.bundle import load_model
     from rnalabel.errors import InputError
     from rnalabel.io import read_input
 
     if kwargs.get("baseline", "low-score") not in BASELINES:
         raise InputError(f"unknown baseline {kwargs['baseline']!r}.", remedy=f"choose one of: {', '.join(BASELINES)}.")
-    model = load_model(model_dir)
-    ds = data if isinstance(data, Dataset) else read_input(data)
-    if len(ds) == 0:
-        raise InputError("the input has no sequences.", path=None if isinstance(data, Dataset) else data)
-    ref = reference if reference is None or isinstance(reference, Dataset) else read_input(reference)
-    results = explain(model, ds, label=label, reference=ref, **kwargs)
-    write_explanation(results, out)
+    with atomic_dir(out, overwrite=overwrite, markers=("summary.json",)) as folder:
+        model = load_model(model_dir)
+        ds = data if isinstance(data, Dataset) else read_input(data)
+        if len(ds) == 0:
+            raise InputError("the input has no sequences.", path=None if isinstance(data, Dataset) else data)
+        ref = reference if reference is None or isinstance(reference, Dataset) else read_input(reference)
+        results = explain(model, ds, label=label, reference=ref, **kwargs)
+        write_explanation(results, folder)
     return results

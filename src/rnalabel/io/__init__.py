@@ -37,7 +37,8 @@ def read_input(path: str | os.PathLike, *, max_length: int | None = None) -> Dat
     Parameters
     ----------
     path : path
-        ``.fa/.fasta/.fna`` (optionally ``.gz``), ``.csv/.tsv`` label table, or ``.parquet``.
+        ``.fa/.fasta/.fna`` (optionally ``.gz``), ``.csv/.tsv`` label table, or ``.parquet``. A file whose first
+        line starts with ``>`` is read as FASTA whatever its name.
     max_length : int, optional
         Refuse longer sequences. Default is None.
     """
@@ -59,8 +60,22 @@ def read_input(path: str | os.PathLike, *, max_length: int | None = None) -> Dat
         from rnalabel.io.tables import read_table
 
         return read_table(p, max_length=max_length)
-    if name.endswith((".csv", ".tsv", ".txt")):
+    if name.endswith((".csv", ".tsv", ".txt")) and not _looks_like_fasta(p):
         from rnalabel.io.tables import read_table
 
         return read_table(p, max_length=max_length)
     return read_fasta_dataset(p, max_length=max_length)
+
+
+def _looks_like_fasta(path: Path) -> bool:
+    """True when the first non-blank line of ``path`` starts with '>' (a FASTA file, whatever its name)."""
+    from rnalabel.io.fasta import open_text
+
+    try:
+        with open_text(path) as fh:
+            for line in fh:
+                if line.strip():
+                    return line.lstrip().startswith(">")
+    except (UnicodeDecodeError, OSError, EOFError):
+        return False
+    return False

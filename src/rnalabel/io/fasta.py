@@ -40,7 +40,8 @@ class FastaRecord:
 
 
 def open_text(path: str | os.PathLike) -> io.TextIOBase:
-    """Open a text file that may be gzip-compressed (detected by its magic bytes, not its name)."""
+    """Open a text file that may be gzip-compressed (detected by its magic bytes, not its name); a UTF-8 byte-order
+    mark at the start is dropped."""
     p = Path(path)
     if not p.exists():
         raise InputError("file not found.", path=p, remedy="check the path.")
@@ -49,8 +50,8 @@ def open_text(path: str | os.PathLike) -> io.TextIOBase:
     with open(p, "rb") as f:
         magic = f.read(2)
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8", newline=None)
-    return open(p, encoding="utf-8", newline=None)
+        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8-sig", newline=None)
+    return open(p, encoding="utf-8-sig", newline=None)  # utf-8-sig: a byte-order mark is dropped
 
 
 def iter_fasta(path: str | os.PathLike, *, max_length: int | None = None,
