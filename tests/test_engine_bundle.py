@@ -158,3 +158,17 @@ def test_edited_cards_give_one_clear_error(trained_tiny, tmp_path, edit, match):
     (d / "card.json").write_text(json.dumps(card))
     with pytest.raises(ModelFileError, match=match):
         load_model(d)
+
+
+def test_card_labels_and_window_must_match_the_weights(trained_tiny, tmp_path):
+    d = save_model(trained_tiny, tmp_path / "run")
+    card = json.loads((d / "card.json").read_text())
+    swapped = dict(card, labels=[card["labels"][1], card["labels"][0], *card["labels"][2:]])
+    (d / "card.json").write_text(json.dumps(swapped))
+    with pytest.raises(ModelFileError, match="labels are not the ones the weights were trained with"):
+        load_model(d)
+    (d / "card.json").write_text(json.dumps(dict(card, window=90)))
+    with pytest.raises(ModelFileError, match="window \\(90 nt\\) view 'seq' gives inputs of 4 x 90"):
+        load_model(d)
+    (d / "card.json").write_text(json.dumps(card))
+    assert load_model(d).label_names == card["labels"]

@@ -83,3 +83,25 @@ def test_fit_is_reproducible_for_a_seed(demo_small):
     b, _ = fit(tiny_recipe(), sub, progress=False, device="cpu")
     for (k, v), (_, w) in zip(a.module.state_dict().items(), b.module.state_dict().items(), strict=True):
         assert torch.equal(v, w), k
+
+
+def test_labels_with_nothing_to_learn_are_marked_untrained(demo_small):
+    import warnings
+
+    from rnalabel.engine.bundle import UntrainedLabelWarning
+    from rnalabel.engine.predict import predict
+
+    y = demo_small.labels.copy()
+    y[:, 1] = np.nan  # QKI: all unknown
+    y[:, 2] = 0  # MBNL1: no positive
+    ds = Dataset.from_sequences(demo_small.ids, demo_small.sequences, y, demo_small.label_names,
+                                split=demo_small.split)
+    with pytest.warns(UntrainedLabelWarning, match="QKI, MBNL1 have no positive or no negative"):
+        model, _ = fit(tiny_recipe().with_train(max_epochs=1), ds, progress=False, device="cpu")
+    assert model.card["untrained_labels"] == ["QKI", "MBNL1"]
+    with pytest.warns(UntrainedLabelWarning, match="QKI, MBNL1 had no positive"):
+        predict(model, ds.subset(np.arange(3)), progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UntrainedLabelWarning)
+        m2, _ = fit(tiny_recipe().with_train(max_epochs=1), demo_small, progress=False, device="cpu")
+        predict(m2, demo_small.subset(np.arange(3)), progress=False)

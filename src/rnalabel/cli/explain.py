@@ -34,14 +34,14 @@ def explain(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing explain folder in --out."),
 ) -> None:
     """Explain predictions: integrated gradients on every view, logos, mutagenesis, motifs vs published ones."""
-    from rnalabel.engine.bundle import ShortSequenceWarning
+    from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
     from rnalabel.errors import InputError
     from rnalabel.explain.core import OUTPUTS, AttributionWarning
     from rnalabel.explain.run import explain_run
 
     if output not in OUTPUTS:
         raise InputError(f"unknown --output {output!r}.", remedy=f"choose one of: {', '.join(OUTPUTS)}.")
-    with warnings_shown(AttributionWarning, ShortSequenceWarning):
+    with warnings_shown(AttributionWarning, ShortSequenceWarning, UntrainedLabelWarning):
         results = explain_run(
             run, data, out, label=label if label != ["all"] else "all", reference=reference, top=top,
             baseline=baseline, n_low=n_low, n_shuffles=n_shuffles, steps=steps, output=output,

@@ -33,13 +33,15 @@ def train(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
 ) -> None:
     """Train a recipe on a labelled dataset and write a run folder (all or nothing)."""
+    from rnalabel.engine.bundle import UntrainedLabelWarning
     from rnalabel.runs import train_run
 
-    model, report = train_run(
-        data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
-        max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
-        precision=precision, seed=seed, overwrite=overwrite,
-    )
+    with warnings_shown(UntrainedLabelWarning):
+        model, report = train_run(
+            data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
+            max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
+            precision=precision, seed=seed, overwrite=overwrite,
+        )
     final = report.test or report.val
     which = "test" if report.test is not None else "validation"
     out_console.print(scores_table(f"{model.recipe.name}: {which} split (n={final.n})", final))
@@ -60,10 +62,10 @@ def evaluate(
     precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
 ) -> None:
     """Evaluate a trained model on labelled data (labels matched by name)."""
-    from rnalabel.engine.bundle import ShortSequenceWarning
+    from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
     from rnalabel.runs import evaluate_run
 
-    with warnings_shown(ShortSequenceWarning):
+    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
         scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
                               precision=precision)
     out_console.print(scores_table(f"{run.name} on {data.name} ({split}, n={scores.n})", scores))
@@ -83,11 +85,11 @@ def predict(
     precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
 ) -> None:
     """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride."""
-    from rnalabel.engine.bundle import ShortSequenceWarning
+    from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
     from rnalabel.engine.predict import Embeddings
     from rnalabel.runs import predict_run
 
-    with warnings_shown(ShortSequenceWarning):
+    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
         preds = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
                             precision=precision)
 

@@ -54,6 +54,10 @@ _ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
 
 
+class UntrainedLabelWarning(UserWarning):
+    """A label whose training data had no positive or no negative example: the model learned nothing for it."""
+
+
 class ShortSequenceWarning(UserWarning):
     """Sequences shorter than anything the model was trained on, given to a model that never saw padding."""
 
@@ -150,11 +154,17 @@ class Bundle:
 
         Every use of a bundle on sequences goes through here, so this is where a :class:`ShortSequenceWarning`
         is raised when sequences are shorter than any the model was trained on and it was trained without
-        shortened copies (see :func:`short_input_note`).
+        shortened copies (see :func:`short_input_note`), and an :class:`UntrainedLabelWarning` when the card marks
+        labels as untrained.
         """
         note = short_input_note(self, dataset)
         if note is not None:
             warnings.warn(note, ShortSequenceWarning, stacklevel=2)
+        untrained = self.card.get("untrained_labels") or []
+        if untrained:
+            warnings.warn(f"label(s) {', '.join(map(str, untrained))} had no positive or no negative training "
+                          "example: the model learned nothing for them, and their scores mean nothing.",
+                          UntrainedLabelWarning, stacklevel=2)
         return make_units(dataset, kind=self.kind, window=self.window, stride=self.stride)
 
     def featurize(self, units: Dataset) -> dict[str, np.ndarray]:
@@ -167,6 +177,12 @@ class Bundle:
 
 
 # files ------------------------------------------------------------------------------------------------------
+def _labels_digest(labels: list[str]) -> str:
+    """SHA-256 of the label list in order: stored in the weights file, so a card whose labels were reordered,
+    renamed, added or removed is refused instead of relabelling the outputs silently."""
+    return hashlib.sha256(json.dumps([str(n) for n in labels]).encode()).hexdigest()
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -231,7 +247,7 @@ def save_model(model: Bundle, directory: str | os.PathLike) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.module.state_dict().items()}
     with atomic_path(d / WEIGHTS) as tmp:
-        save_file(state, str(tmp), metadata={"format": FORMAT})
+        save_file(state, str(tmp), metadata={"format": FORMAT, "labels_sha256": _labels_digest(model.label_names)})
     card = make_card(model)
     card["artifacts"] = {name: _write_artifact(d, name, art) for name, art in model.artifacts.items()}
     card["weights"] = {"file": WEIGHTS, "sha256": _sha256(d / WEIGHTS)}
@@ -337,7 +353,7 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
     ModelFileError
         A missing, corrupt, mismatched or pickled file.
     """
-    from safetensors import SafetensorError
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     d = Path(directory)
@@ -356,8 +372,16 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         )
     try:
         state = load_file(str(wpath), device="cpu")
+        with safe_open(str(wpath), framework="pt") as fh:
+            meta = fh.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"cannot read the weights ({exc}).", path=wpath, remedy="copy it again.") from None
+    digest = meta.get("labels_sha256")
+    if digest is not None and isinstance(card.get("labels"), list) and digest != _labels_digest(card["labels"]):
+        raise ModelFileError(
+            "the card's labels are not the ones the weights were trained with, in that order (reordered, renamed, "
+            "added or removed): its outputs would be read under the wrong names.", path=d / CARD,
+            remedy="restore card.json from the run folder it was written in.")
     entries = card.get("artifacts") or {}
     if not isinstance(entries, dict):
         raise ModelFileError("the card's artifacts must map names to files.", path=d / CARD, remedy="re-save the model.")
@@ -382,6 +406,7 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         remedy = exc.remedy if isinstance(exc, ConfigError) and exc.remedy else \
             "restore card.json from the run folder it was written in."
         raise ModelFileError(f"the model card cannot be used: {why}", path=d / CARD, remedy=remedy) from None
+    _check_inputs(views, inputs, kind, window, d / CARD)
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -407,6 +432,31 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         artifacts=artifacts,
         card=card,
     )
+
+
+def _check_inputs(views: dict[str, View], inputs: list[InputSpec], kind: str, window: int | None, card: Path) -> None:
+    """Featurise one unit of ``window`` nt and check the shapes against the card's inputs (an edited window or
+    view parameter would otherwise fail deep inside the model). Views that need more than a sequence (a region
+    track) are left to fail at use, with their own message."""
+    if not window:
+        return
+    probe = make_units(Dataset.from_sequences(["probe"], ["ACGU" * (window // 4) + "ACG"[: window % 4]]),
+                       kind=kind, window=window, stride=window).dataset
+    for spec in inputs:
+        view = views.get(spec.name)
+        if view is None:
+            raise ModelFileError(f"the card lists input {spec.name!r} but no view of that name.", path=card,
+                                 remedy="restore card.json from the run folder it was written in.")
+        try:
+            a = view.transform(probe)
+        except Exception:  # noqa: BLE001 - a view that needs data a bare sequence does not have
+            continue
+        got = (int(a.shape[1]), int(a.shape[2]) if a.ndim > 2 else 0)
+        if got != (spec.channels, spec.length):
+            raise ModelFileError(
+                f"with the card's window ({window} nt) view {spec.name!r} gives inputs of {got[0]} x {got[1]}, but the "
+                f"weights were trained on {spec.channels} x {spec.length}.", path=card,
+                remedy="restore the card's window and view parameters from the run folder it was written in.")
 
 
 def _whole(value: Any, name: str) -> int:

@@ -26,7 +26,7 @@ from torch import nn
 from rnalabel._runtime import resolve_device, resolve_precision
 from rnalabel.data import Dataset, split_iterative
 from rnalabel.data.augment import shortened_copies
-from rnalabel.engine.bundle import Bundle
+from rnalabel.engine.bundle import Bundle, UntrainedLabelWarning
 from rnalabel.engine.forward import forward_arrays, sequence_scores
 from rnalabel.engine.inputs import featurize, input_specs, make_units
 from rnalabel.engine.kinds import get_kind
@@ -252,6 +252,12 @@ def resolve_window(recipe: Recipe, train: Dataset, *, kind: str = "windowed",
     return window, stride
 
 
+def untrained_labels(train: Dataset) -> list[str]:
+    """Labels with no positive or no negative among the known training entries (nothing to learn from)."""
+    y = train.labels
+    return [n for j, n in enumerate(train.label_names) if not (np.any(y[:, j] == 1) and np.any(y[:, j] == 0))]
+
+
 def resolve_kind(recipe: Recipe) -> str:
     """The recipe's kind, or its model's default; a kind the model does not serve raises ``ConfigError``."""
     served = model_class(recipe.model).kinds
@@ -383,6 +389,11 @@ def fit(
         load_init_state(module, init_state)
     stage_list = training_stages(module, stages)
     pw = positive_weights(train_ds.labels, cfg.pos_weight)
+    untrained = untrained_labels(train_ds)
+    if untrained:
+        warnings.warn(f"label(s) {', '.join(untrained)} have no positive or no negative training example; the "
+                      "model cannot learn them (they are marked untrained in the card).", UntrainedLabelWarning,
+                      stacklevel=2)
     history: list[dict[str, float]] = []
     dev = resolve_device(device)
     precision = resolve_precision(cfg.precision, dev)
@@ -457,6 +468,7 @@ def fit(
             "short_copies": len(fit_ds) - len(train_ds),
             **({"stages": list(stage_list)} if stage_list != [None] else {}),
         },
+        **({"untrained_labels": untrained} if untrained else {}),
         "metrics": {"val": val_metrics.to_dict(), **({"test": test_metrics.to_dict()} if test_metrics else {})},
     }
     return model, report
