@@ -148,7 +148,7 @@ def test_cards_from_a_newer_format_are_refused_clearly(trained_tiny, tmp_path):
     (lambda c: c.pop("weights"), "lacks the checksum of the weights"),
     (lambda c: c["thresholds"].update({"PUM2": "high"}), "card cannot be used"),
     (lambda c: c.update(window="wide"), "window must be a whole number"),
-    (lambda c: c.update(artifacts=["x"]), "artifacts must map names"),
+    (lambda c: c.update(artifacts=["x"]), "card's 'artifacts' must be an object"),
     (lambda c: c.update(kind="sideways"), "unknown model kind"),
 ])
 def test_edited_cards_give_one_clear_error(trained_tiny, tmp_path, edit, match):

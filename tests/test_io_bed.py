@@ -74,3 +74,18 @@ def test_malformed_lines(tmp_path):
 def test_missing_genome(tmp_path):
     with pytest.raises(InputError, match="genome FASTA not found"):
         read_bed_sequences(_bed(tmp_path, "chr1\t0\t4\n"), tmp_path / "none.fa")
+
+
+def test_index_of_a_genome_in_a_read_only_folder_goes_to_the_users_cache(tmp_path, genome, monkeypatch):
+    import os
+
+    import rnalabel.io.bed as bed
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RNALABEL_CACHE", str(cache))
+    monkeypatch.setattr(bed.os, "access", lambda p, mode: False)  # the genome's folder is read-only
+    ds = read_bed_sequences(_bed(tmp_path, "chr1\t0\t4\n"), genome)
+    assert len(ds) == 1
+    idx = list((cache / "faidx").glob("*.fai"))
+    assert len(idx) == 1 and not (genome.parent / "genome.fa.fai").exists()
+    assert oct(os.stat(cache / "faidx").st_mode & 0o777) == oct(0o700)

@@ -12,6 +12,15 @@ import numpy as np
 
 from rnalabel.errors import InputError
 
+#: environment variable naming the cache root
+CACHE_ENV = "RNALABEL_CACHE"
+
+
+def cache_root() -> Path:
+    """The cache root: ``$RNALABEL_CACHE`` when set (and not empty), else ``~/.cache/rnalabel``."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "rnalabel"
+
 
 def safe_filename(name: Any, *, limit: int = 80) -> str:
     """``name`` (a label, a sequence id ... that comes from data) made safe as one file or folder name: letters,

@@ -285,9 +285,25 @@ def read_card(directory: str | os.PathLike) -> dict[str, Any]:
     for key in required:
         if key not in card:
             raise ModelFileError(f"the model card lacks {key!r}.", path=p, remedy="re-save the model.")
+    for key, (kind, what) in _CARD_TYPES.items():
+        if key in card and (card[key] is not None or key in required) and not isinstance(card[key], kind):
+            raise ModelFileError(f"the card's {key!r} must be {what}, not {type(card[key]).__name__}.", path=p,
+                                 remedy="restore card.json from the run folder it was written in.")
+    if not all(isinstance(n, str) for n in card["labels"]) or not all(isinstance(s, dict) for s in card["inputs"]):
+        raise ModelFileError("the card's labels must be names and its inputs objects.", path=p,
+                             remedy="restore card.json from the run folder it was written in.")
     if version == 1:  # the first release wrote windowed models only, without artifacts
         card = {**card, "kind": "windowed", "artifacts": {}}
     return card
+
+
+#: the JSON type of each top-level card entry rnalabel reads
+_CARD_TYPES = {
+    "model": (dict, "an object"), "views": (dict, "an object"), "inputs": (list, "a list"),
+    "labels": (list, "a list"), "label_info": (dict, "an object"), "thresholds": (dict, "an object"),
+    "artifacts": (dict, "an object"), "weights": (dict, "an object"), "recipe": (dict, "an object"),
+    "kind": (str, "text"), "training": (dict, "an object"),
+}
 
 
 def _check_weights_file(path: Path) -> None:
@@ -383,8 +399,6 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
             "added or removed): its outputs would be read under the wrong names.", path=d / CARD,
             remedy="restore card.json from the run folder it was written in.")
     entries = card.get("artifacts") or {}
-    if not isinstance(entries, dict):
-        raise ModelFileError("the card's artifacts must map names to files.", path=d / CARD, remedy="re-save the model.")
     artifacts = {name: _read_artifact(d, name, e) for name, e in entries.items()}
     try:
         kind = get_kind(card["kind"]).name

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from rnalabel.data import Dataset
+from rnalabel.data.files import cache_root
 from rnalabel.data.sequence import reverse_complement, validate
 from rnalabel.errors import InputError
 from rnalabel.io._common import read_text
@@ -91,9 +91,14 @@ def _open_genome(genome: Path):
         raise InputError("genome FASTA not found.", path=genome, remedy="check the path.")
     index = Path(str(genome) + ".fai")
     if not index.exists() and not os.access(genome.parent, os.W_OK):
+        # the genome's folder is read-only: the index goes to the user's own cache (not a shared /tmp folder)
         key = hashlib.sha1(str(genome.resolve()).encode()).hexdigest()[:16]
-        folder = Path(tempfile.gettempdir()) / "rnalabel-faidx"
-        folder.mkdir(exist_ok=True)
+        folder = cache_root() / "faidx"
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise InputError(f"cannot make the genome index folder {folder} ({exc.strerror or exc}).", path=genome,
+                             remedy="set RNALABEL_CACHE to a writable folder.") from None
         index = folder / f"{key}.fai"
     try:
         return pyfaidx.Fasta(str(genome), indexname=str(index), as_raw=True, sequence_always_upper=True,

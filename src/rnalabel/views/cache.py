@@ -31,17 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rnalabel.data import atomic_path
+from rnalabel.data.files import CACHE_ENV, atomic_path, cache_root  # noqa: F401  (re-exported)
 
-#: environment variable naming the cache root
-CACHE_ENV = "RNALABEL_CACHE"
 KEY_BYTES = 16
-
-
-def cache_root() -> Path:
-    """The cache root: ``$RNALABEL_CACHE`` when set (and not empty), else ``~/.cache/rnalabel``."""
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "rnalabel"
 
 
 def content_key(*parts: str | bytes) -> bytes:
