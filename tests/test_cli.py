@@ -137,3 +137,8 @@ def test_short_inputs_are_flagged_and_bad_numbers_refused(workdir, demo_small):
         assert len(r.output.strip().splitlines()) <= 3  # one message (wrapped), no traceback
     r = invoke("train", workdir / "data.parquet", "--out", workdir / "badrun", "--epochs", "0", "--no-progress")
     assert r.exit_code == 2 and "max_epochs must be at least 1" in r.output
+    r = invoke("train", workdir / "data.parquet", "--out", workdir / "badrun", "--window", "0", "--no-progress")
+    assert r.exit_code == 2 and "window must be a whole number of at least 1" in r.output  # no longer ignored
+    r = invoke("explain", workdir / "run", fa, "--label", "PUM2", "--out", workdir / "ex", "--n-shuffles", "0",
+               "--baseline", "shuffle")
+    assert r.exit_code == 2 and "n_shuffles must be a whole number" in r.output and not (workdir / "ex").exists()

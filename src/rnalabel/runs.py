@@ -75,8 +75,9 @@ def train_run(
     with atomic_dir(out, overwrite=overwrite) as folder:
         ds = _dataset(data)
         rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
-        if window is not None or stride is not None:
-            rec = replace(rec, window=window or rec.window, stride=stride or rec.stride)
+        if window is not None or stride is not None:  # checked by Recipe: whole numbers of at least 1
+            rec = replace(rec, window=rec.window if window is None else window,
+                          stride=rec.stride if stride is None else stride)
         rec = rec.with_train(**train_overrides)
         model, report = fit(rec, ds, progress=progress, device=device, devices=devices)
         save_model(model, folder)

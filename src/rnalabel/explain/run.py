@@ -145,6 +145,9 @@ def explain(
     -------
     dict of str to LabelExplanation
     """
+    for name, value in (("n_low", n_low), ("n_shuffles", n_shuffles), ("steps", steps), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (2 if name == "steps" else 1):
+            raise InputError(f"{name} must be a whole number of at least {2 if name == 'steps' else 1}, got {value!r}.")
     if top < 1 or max_positives < top:
         raise InputError(f"top ({top}) must be at least 1 and max_positives ({max_positives}) at least top.",
                          remedy="e.g. --top 3 --max-positives 500.")
