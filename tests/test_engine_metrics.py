@@ -72,3 +72,24 @@ def test_thresholds_maximise_f1(data):
         for t in np.linspace(0.05, 0.95, 19):
             assert best >= f1_score(y[:, j], s[:, j] >= t) - 1e-9
     assert choose_thresholds(np.zeros((5, 1)), np.random.rand(5, 1))[0] == 0.5
+
+
+def test_the_mmlmirlocnet_papers_five_metrics():
+    from sklearn.metrics import hamming_loss, jaccard_score, precision_score, recall_score, roc_auc_score
+
+    from rnalabel.engine.metrics import PAPER_METRICS, evaluate_arrays
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((200, 4)) < 0.4).astype(float)
+    y[np.arange(200), rng.integers(0, 4, 200)] = 1  # every row has a true label
+    s = np.clip(y * 0.3 + rng.random((200, 4)) * 0.7, 0, 1)
+    s[np.arange(200), rng.integers(0, 4, 200)] = 0.99  # and a predicted one
+    m = evaluate_arrays(y, s).averages
+    p = s >= 0.5
+    P, R = precision_score(y, p, average="samples"), recall_score(y, p, average="samples")
+    assert m["precision_example"] == pytest.approx(P) and m["recall_example"] == pytest.approx(R)
+    assert m[PAPER_METRICS["F1"]] == pytest.approx(2 * P * R / (P + R))
+    assert m[PAPER_METRICS["Accuracy"]] == pytest.approx(jaccard_score(y, p, average="samples"))
+    assert m[PAPER_METRICS["SubsetAcc"]] == pytest.approx(np.mean((y == p).all(axis=1)))
+    assert m[PAPER_METRICS["Hloss"]] == pytest.approx(hamming_loss(y, p))
+    assert m[PAPER_METRICS["AucMacro"]] == pytest.approx(roc_auc_score(y, s, average="macro"))

@@ -36,7 +36,8 @@ class MultiLabelScores:
         For each label: ``auroc``, ``ap``, ``f1``, ``threshold``, ``n_pos``, ``n_neg``.
     averages : dict of str to float
         ``auroc_macro``, ``auroc_micro``, ``auroc_weighted``, ``ap_*`` likewise, ``f1_*`` likewise,
-        ``exact_match``, ``hamming_loss``, ``jaccard`` (example-based accuracy), ``one_error``.
+        ``exact_match``, ``hamming_loss``, ``jaccard`` (example-based accuracy), ``one_error``,
+        ``precision_example``, ``recall_example``, ``f1_example`` (see :data:`PAPER_METRICS`).
     undefined : list of str
         Labels whose AUROC/AP are NaN (one class only among the known test entries).
     n : int
@@ -185,7 +186,9 @@ def evaluate_arrays(
 
 
 def example_based(y_true: np.ndarray, y_score: np.ndarray, thresholds: np.ndarray) -> dict[str, float]:
-    """Exact match, Hamming loss, Jaccard (example-based accuracy) and one-error over known labels."""
+    """Example-based metrics over known labels: exact match, Hamming loss, Jaccard (example-based accuracy),
+    one-error, example-based precision and recall, and F1 = 2PR / (P + R) from them. A row with nothing true and
+    nothing predicted scores 1 for Jaccard, precision and recall (as scikit-learn's Jaccard does)."""
     y_true, y_score = _check(y_true, y_score)
     known = ~np.isnan(y_true)
     t = np.where(known, y_true, 0.0) == 1
@@ -201,8 +204,23 @@ def example_based(y_true: np.ndarray, y_score: np.ndarray, thresholds: np.ndarra
     union = np.sum(t | p, axis=1)
     jac = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     jaccard = float(np.mean(jac[rows]))
+    n_t, n_p = np.sum(t, axis=1), np.sum(p, axis=1)
+    prec = np.where(n_p > 0, inter / np.maximum(n_p, 1), (n_t == 0).astype(float))  # nothing predicted, nothing true: 1
+    rec = np.where(n_t > 0, inter / np.maximum(n_t, 1), (n_p == 0).astype(float))
+    precision, recall = float(np.mean(prec[rows])), float(np.mean(rec[rows]))
+    f1_example = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     has_pos = np.sum(t, axis=1) > 0
     masked = np.where(known, y_score, -np.inf)
     top = np.argmax(masked, axis=1)
     one_err = float(np.mean(~t[np.arange(len(t)), top][has_pos])) if has_pos.any() else float("nan")
-    return {"exact_match": exact, "hamming_loss": hamming, "jaccard": jaccard, "one_error": one_err}
+    return {"exact_match": exact, "hamming_loss": hamming, "jaccard": jaccard, "one_error": one_err,
+            "precision_example": precision, "recall_example": recall, "f1_example": f1_example}
+
+
+#: the five metrics of the MMLmiRLocNet paper (its eqs. 11-15) -> the key in ``MultiLabelScores.averages``.
+#: Accuracy is example-based (|Y ∩ h| / |Y ∪ h|, i.e. Jaccard), SubsetAcc exact match, Hloss the Hamming loss
+#: over known labels, AucMacro the mean per-label AUROC, and F1 = 2PR / (P + R) from the example-based precision
+#: P = mean |Y ∩ h| / |h| and recall R = mean |Y ∩ h| / |Y| (the paper gives this formula without saying how P
+#: and R are averaged; example-based is the usual reading in its reference [70], Zhang & Zhou 2014).
+PAPER_METRICS = {"Accuracy": "jaccard", "AucMacro": "auroc_macro", "SubsetAcc": "exact_match", "F1": "f1_example",
+                 "Hloss": "hamming_loss"}
