@@ -44,6 +44,8 @@ from rnalabel.views.base import View, featurize, views_from_specs
 WEIGHTS = "model.safetensors"
 CARD = "card.json"
 ARTIFACTS = "artifacts"
+#: artifacts named ``view.<view name>.<key>`` belong to a view (see rnalabel.views.base.View.artifacts)
+VIEW_ARTIFACT = "view."
 FORMAT = "rnalabel-model"
 FORMAT_VERSION = 2
 #: artifact format -> file suffix
@@ -249,7 +251,12 @@ def save_model(model: Bundle, directory: str | os.PathLike) -> Path:
     with atomic_path(d / WEIGHTS) as tmp:
         save_file(state, str(tmp), metadata={"format": FORMAT, "labels_sha256": _labels_digest(model.label_names)})
     card = make_card(model)
-    card["artifacts"] = {name: _write_artifact(d, name, art) for name, art in model.artifacts.items()}
+    arts = dict(model.artifacts)
+    for vname, view in model.views.items():  # what fitted views learned (vectors, vocabularies)
+        for key, value in view.artifacts().items():
+            arts[f"{VIEW_ARTIFACT}{vname}.{key}"] = Artifact(
+                value, "npy" if isinstance(value, np.ndarray) else "json", f"{view.type} view {vname!r}: {key}")
+    card["artifacts"] = {name: _write_artifact(d, name, art) for name, art in arts.items()}
     card["weights"] = {"file": WEIGHTS, "sha256": _sha256(d / WEIGHTS)}
     write_text_atomic(d / CARD, json.dumps(card, indent=2) + "\n")
     model.card = dict(card)
@@ -420,6 +427,7 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         remedy = exc.remedy if isinstance(exc, ConfigError) and exc.remedy else \
             "restore card.json from the run folder it was written in."
         raise ModelFileError(f"the model card cannot be used: {why}", path=d / CARD, remedy=remedy) from None
+    views = _views_with_artifacts(views, artifacts, d / CARD)
     _check_inputs(views, inputs, kind, window, d / CARD)
     try:
         module.load_state_dict(state, strict=True)
@@ -446,6 +454,21 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         artifacts=artifacts,
         card=card,
     )
+
+
+def _views_with_artifacts(views: dict[str, View], artifacts: dict[str, Artifact], card: Path) -> dict[str, View]:
+    """Give each view the artifacts saved for it (``view.<name>.<key>``), taking them out of ``artifacts``."""
+    out = {}
+    for vname, view in views.items():
+        prefix = f"{VIEW_ARTIFACT}{vname}."
+        mine = {k[len(prefix):]: artifacts.pop(k).value for k in [k for k in artifacts if k.startswith(prefix)]}
+        try:
+            out[vname] = view.with_artifacts(mine)
+        except (ConfigError, TypeError, ValueError) as exc:
+            why = exc.message if isinstance(exc, ConfigError) else str(exc)
+            raise ModelFileError(f"view {vname!r} cannot take its saved artifacts: {why}", path=card,
+                                 remedy="keep the artifacts/ folder and card.json of the same run together.") from None
+    return out
 
 
 def _check_inputs(views: dict[str, View], inputs: list[InputSpec], kind: str, window: int | None, card: Path) -> None:

@@ -1,16 +1,18 @@
 """Models: plain ``nn.Module`` classes taking a dict of view tensors and returning (N, K) logits.
 
 One module per architecture (:mod:`~rnalabel.models.multiresbind`, :mod:`~rnalabel.models.deepripe`,
-:mod:`~rnalabel.models.deepbind`, :mod:`~rnalabel.models.mmfa`), the layers they share in
+:mod:`~rnalabel.models.deepbind`, :mod:`~rnalabel.models.mmfa`,
+:mod:`~rnalabel.models.mmlmirlocnet`), the layers they share in
 :mod:`~rnalabel.models.layers`, and the registry that builds a model from its name and hyper-parameters in
 :mod:`~rnalabel.models.registry`. Importing this package registers the built-in models in
 :data:`rnalabel.models.registry.MODELS`.
 """
 
-from rnalabel.models import deepbind, deepripe, mmfa, multiresbind  # noqa: F401  (registration)
+from rnalabel.models import deepbind, deepripe, mmfa, mmlmirlocnet, multiresbind  # noqa: F401  (registration)
 from rnalabel.models.deepbind import DeepBind
 from rnalabel.models.deepripe import DeepRiPe
 from rnalabel.models.mmfa import MMFA, ViewCNN
+from rnalabel.models.mmlmirlocnet import MMLmiRLocNet
 from rnalabel.models.multiresbind import MultiResBind
 from rnalabel.models.registry import (
     MODELS,
@@ -31,6 +33,7 @@ __all__ = [
     "DeepBind",
     "DeepRiPe",
     "MMFA",
+    "MMLmiRLocNet",
     "MultiResBind",
     "ViewCNN",
 ]

@@ -2,10 +2,11 @@
 
 Importing this package registers the built-in views in :data:`rnalabel.views.base.VIEW_TYPES`: ``onehot``,
 ``aminoacid`` and ``dipeptide`` (codon), ``structure`` (ViennaRNA is imported only when folding), ``region``,
-``kmer`` and ``pairing`` (base-pair probability maps, a pairwise input).
+``kmer``, ``pairing`` (base-pair probability maps, a pairwise input) and ``word2vec`` (skip-gram k-mer
+vectors, learned on the training data and stored as bundle artifacts).
 """
 
-from rnalabel.views import codon, kmer, onehot, pairing, region, structure  # noqa: F401  (registration)
+from rnalabel.views import codon, kmer, onehot, pairing, region, structure, word2vec  # noqa: F401  (registration)
 from rnalabel.views.base import VIEW_TYPES, View, build_view, featurize, register_view
 from rnalabel.views.codon import AminoAcid, Dipeptide
 from rnalabel.views.kmer import Kmer, kmer_frequencies
@@ -18,6 +19,7 @@ from rnalabel.views.structure import (
     paired_unpaired_profile,
     unpaired_probability,
 )
+from rnalabel.views.word2vec import Word2Vec
 
 __all__ = [
     "VIEW_TYPES", "View", "build_view", "featurize", "register_view",
@@ -27,4 +29,5 @@ __all__ = [
     "Region",
     "Kmer", "kmer_frequencies",
     "Pairing", "base_pair_probabilities",
+    "Word2Vec",
 ]

@@ -15,7 +15,7 @@ in a way the default does not know. See DESIGN.md, "Extending rnalabel".
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
@@ -83,8 +83,26 @@ class View:
         return self
 
     def spec(self) -> dict[str, Any]:
-        """JSON-able description stored in the model card: ``{"type": ..., **params}``."""
-        return {"type": self.type, **asdict(self)}
+        """JSON-able description stored in the model card: ``{"type": ..., **params}``, without the fields that
+        are artifacts (see :meth:`artifacts`)."""
+        return {"type": self.type, **{f.name: getattr(self, f.name) for f in fields(self)
+                                      if not f.metadata.get("artifact")}}
+
+    def artifacts(self) -> dict[str, Any]:
+        """What a fitted view needs beyond its spec (learned vectors, a vocabulary): ``{name: value}``, each an
+        array (saved as .npy, never pickled) or a JSON-able value. The bundle stores them in its ``artifacts/``
+        folder with checksums and gives them back through :meth:`with_artifacts`.
+
+        Default: the dataclass fields declared with ``field(metadata={"artifact": True}, compare=False)`` that
+        are set."""
+        return {k: getattr(self, k) for k in _artifact_fields(self) if getattr(self, k) is not None}
+
+    def with_artifacts(self, values: dict[str, Any]) -> View:
+        """A copy with the artifacts a bundle stored (see :meth:`artifacts`) put back."""
+        unknown = sorted(set(values) - _artifact_fields(self))
+        if unknown:
+            raise ConfigError(f"view {self.type!r} has no artifact(s) {', '.join(unknown)}.")
+        return replace(self, **values) if values else self
 
     def expensive(self) -> bool:
         """True when the view is slow to compute (structure folding, language models): it is then cached."""
@@ -140,6 +158,16 @@ class View:
         return None
 
 
+def _artifact_fields(view: View) -> set[str]:
+    return {f.name for f in fields(view) if f.metadata.get("artifact")}
+
+
+def artifact_field(**kwargs: Any) -> Any:
+    """A view field that holds an artifact (an array or JSON value learned by :meth:`View.fit`), not a parameter:
+    kept out of the card's spec and of comparisons, stored as a bundle artifact."""
+    return field(default=None, compare=False, repr=False, metadata={"artifact": True}, **kwargs)
+
+
 VIEW_TYPES: dict[str, type[View]] = {}
 
 
@@ -168,7 +196,7 @@ def build_view(spec: dict[str, Any]) -> View:
             raise ConfigError(f"unknown view type {vtype!r}.",
                               remedy=f"choose one of: {', '.join(sorted(VIEW_TYPES))}; {HOW}.")
     cls = VIEW_TYPES[vtype]
-    known = {f.name for f in fields(cls)}
+    known = {f.name for f in fields(cls) if not f.metadata.get("artifact")}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ConfigError(

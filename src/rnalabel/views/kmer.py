@@ -58,22 +58,35 @@ def kmer_frequencies(tokens: np.ndarray, lengths: np.ndarray, k: int, *, alphabe
     out = np.zeros((n, dim), dtype=np.float32)
     if width < k:
         return out
-    span = width - k + 1
-    ends = np.arange(span) + k
     block = max(1, min(_BLOCK, (1 << 22) // dim))  # bounded memory (the count table is block x dim)
     for a in range(0, n, block):  # vectorised within a block of rows
-        t = tokens[a:a + block]
-        codes = np.zeros((len(t), span), dtype=np.int64)
-        ok = ends[None, :] <= lengths[a:a + block, None]
-        for i in range(k):  # loop over the k letters of a k-mer, not over positions
-            col = t[:, i:i + span]
-            ok &= col < alphabet_size
-            codes = codes * alphabet_size + np.minimum(col, alphabet_size - 1)
-        rows = np.broadcast_to(np.arange(len(t))[:, None], codes.shape)
-        counts = np.bincount((rows * dim + codes)[ok], minlength=len(t) * dim).reshape(len(t), dim)
+        codes = kmer_codes(tokens[a:a + block], lengths[a:a + block], k, alphabet_size=alphabet_size)
+        ok = codes >= 0
+        rows = np.broadcast_to(np.arange(len(codes))[:, None], codes.shape)
+        counts = np.bincount((rows * dim + codes)[ok], minlength=len(codes) * dim).reshape(len(codes), dim)
         total = counts.sum(axis=1, keepdims=True)
         out[a:a + block] = counts / np.maximum(total, 1)
     return out
+
+
+def kmer_codes(tokens: np.ndarray, lengths: np.ndarray, k: int, *, alphabet_size: int = 4) -> np.ndarray:
+    """The k-mer starting at each position, as its column index (lexicographic, see :func:`kmer_names`).
+
+    Returns
+    -------
+    numpy.ndarray, shape=(N, max(L - k + 1, 0)), dtype=int64
+        -1 where the k-mer runs past the sequence's end or holds N / padding.
+    """
+    tokens = np.asarray(tokens)
+    n, width = tokens.shape
+    span = max(width - k + 1, 0)
+    codes = np.zeros((n, span), dtype=np.int64)
+    ok = (np.arange(span) + k)[None, :] <= np.asarray(lengths)[:, None]
+    for i in range(k):  # loop over the k letters of a k-mer, not over positions
+        col = tokens[:, i:i + span]
+        ok &= col < alphabet_size
+        codes = codes * alphabet_size + np.minimum(col, alphabet_size - 1)
+    return np.where(ok, codes, -1)
 
 
 def kmer_profile(tokens: np.ndarray, lengths: np.ndarray, ks: Sequence[int] = (1, 2, 3)) -> np.ndarray:

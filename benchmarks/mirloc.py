@@ -1,0 +1,162 @@
+"""miRNA subcellular localisation: MMLmiRLocNet (k-mer + word2vec views) against baselines and its own ablations.
+
+Data: ../shared/data/mirna_localization (840 human miRNAs, 6 compartments, RNALocate-derived, as published with
+MirLocPredictor), in the 6-label setting and the paper's 4-label one (Nucleus, Exosome, Cytoplasm, Microvesicle).
+Protocol: per seed, one iterative-stratification split 72/8/20 (train / validation / test); every method is fitted
+on train, chooses its per-label thresholds (max F1) on validation (the networks also early-stop on it), and is
+scored once on test with the paper's five metrics (``rnalabel.engine.metrics.PAPER_METRICS``). Mean ± sd over
+the seeds.
+
+Methods:
+* ``prior``: every miRNA gets the training prevalence of each label (AUROC 0.5; the floor to beat);
+* ``kmer + logistic regression``: k = 1-4 frequencies, one-vs-rest L2 logistic regression (C = 1, scikit-learn);
+* ``one-hot CNN``: a DeepBind-style CNN on the nucleotide one-hot of the whole miRNA (a MirLocPredictor-style
+  sequence CNN; rnalabel's ``deepbind`` model as a whole-sequence bundle);
+* ``MMLmiRLocNet``: the ``mmlmirlocnet`` recipe (k-mer + word2vec, consensus/specific fusion);
+* ablations: each view alone through the same fusion, and both views without fusion (``fusion: false``).
+
+Published figures (paper Table III, its own 538-miRNA set, not public): quoted, not comparable.
+
+Usage::
+
+    python benchmarks/mirloc.py --data ../shared/data/mirna_localization --out benchmarks/results/mirloc.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rbp31 import git_commit  # noqa: E402
+
+from rnalabel import Dataset, fit, load_recipe  # noqa: E402
+from rnalabel.data import split_iterative, write_text_atomic  # noqa: E402
+from rnalabel.engine.forward import sequence_scores  # noqa: E402
+from rnalabel.engine.metrics import PAPER_METRICS, choose_thresholds, evaluate_arrays  # noqa: E402
+from rnalabel.engine.recipe import Recipe, TrainConfig  # noqa: E402
+from rnalabel.io.benchmark_sets import build  # noqa: E402
+from rnalabel.views.kmer import kmer_profile  # noqa: E402
+
+FOUR = ["Nucleus", "Exosome", "Cytoplasm", "Microvesicle"]
+PUBLISHED = {"MMLmiRLocNet": (0.6124, 0.5953, 0.3152, 0.7094, 0.2627),
+             "MirLocPredictor": (0.5940, 0.5760, 0.2930, 0.6930, 0.2720)}
+ORDER = list(PAPER_METRICS)  # Accuracy, AucMacro, SubsetAcc, F1, Hloss
+
+
+def scores(y_val, s_val, y_test, s_test, names) -> dict[str, float]:
+    thr = choose_thresholds(y_val, s_val)
+    avg = evaluate_arrays(y_test, s_test, label_names=names, thresholds=thr).averages
+    return {m: avg[key] for m, key in PAPER_METRICS.items()}
+
+
+def prior(train: Dataset, val: Dataset, test: Dataset) -> dict[str, float]:
+    p = np.nanmean(train.labels, axis=0)
+    rng = np.random.default_rng(0)  # ties broken at random, so that AUROC is 0.5 and not undefined
+    sv = p[None, :] + 1e-9 * rng.random((len(val), len(p)))
+    st = p[None, :] + 1e-9 * rng.random((len(test), len(p)))
+    return scores(val.labels, sv, test.labels, st, train.label_names)
+
+
+def kmer_lr(train: Dataset, val: Dataset, test: Dataset) -> dict[str, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    def x(d):
+        return kmer_profile(d.tokens, d.lengths, (1, 2, 3, 4))
+
+    xt = x(train)
+    sv, st = np.zeros(val.labels.shape), np.zeros(test.labels.shape)
+    for j in range(train.n_labels):
+        clf = LogisticRegression(C=1.0, max_iter=2000).fit(xt, train.labels[:, j])
+        sv[:, j], st[:, j] = clf.predict_proba(x(val))[:, 1], clf.predict_proba(x(test))[:, 1]
+    return scores(val.labels, sv, test.labels, st, train.label_names)
+
+
+def network(recipe: Recipe, ds: Dataset) -> tuple[dict[str, float], int]:
+    model, report = fit(recipe, ds, progress=False, device="cpu")
+    val, test = ds.select_split("val"), ds.select_split("test")
+    sv = sequence_scores(model, val, progress=False)
+    st = sequence_scores(model, test, progress=False)
+    return scores(val.labels, sv, test.labels, st, ds.label_names), len(report.history)
+
+
+def methods(seed: int) -> dict[str, Recipe | str]:
+    base = load_recipe("mmlmirlocnet")
+    base = replace(base, train=replace(base.train, seed=seed))
+    onehot = Recipe(name="onehot-cnn", model="deepbind", kind="whole-sequence", views={"seq": {"type": "onehot"}},
+                    params={"filters": 32, "kernel": 8, "hidden": 32}, window=base.window,
+                    train=TrainConfig(batch_size=32, max_epochs=100, patience=10, seed=seed))
+    return {
+        "prior": "prior", "kmer + logistic regression": "kmer_lr", "one-hot CNN": onehot,
+        "MMLmiRLocNet (k-mer + word2vec)": base,
+        "k-mer view alone (fusion)": replace(base, views={"kmer": base.views["kmer"]}),
+        "word2vec view alone (fusion)": replace(base, views={"w2v": base.views["w2v"]}),
+        "k-mer + word2vec, no fusion": replace(base, params={**base.params, "fusion": False}),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="../shared/data/mirna_localization")
+    ap.add_argument("--out", default="benchmarks/results/mirloc.md")
+    ap.add_argument("--seeds", default="0,1,2")
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    t0 = time.perf_counter()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    settings = {"6 labels": None, "4 labels (the paper's)": FOUR}
+    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    epochs: dict[str, list[int]] = {}
+    for setting, labels in settings.items():
+        full = build("mirloc", args.data, split=None, labels=labels)
+        for seed in seeds:
+            ds = split_iterative(full, (0.72, 0.08, 0.2), seed=seed)
+            train, val, test = (ds.select_split(s) for s in ("train", "val", "test"))
+            for name, how in methods(seed).items():
+                if how == "prior":
+                    r = prior(train, val, test)
+                elif how == "kmer_lr":
+                    r = kmer_lr(train, val, test)
+                else:
+                    r, n_ep = network(how, ds)
+                    epochs.setdefault(name, []).append(n_ep)
+                results.setdefault(setting, {}).setdefault(name, []).append(r)
+                print(f"{setting} seed {seed} {name}: " + ", ".join(f"{m} {r[m]:.3f}" for m in ORDER), flush=True)
+    lines = ["# miRNA subcellular localisation: MMLmiRLocNet against baselines and ablations", "",
+             f"Data: `{args.data}` (840 miRNAs). Per seed ({', '.join(map(str, seeds))}) one iterative-stratification "
+             "split 72/8/20; fit on train, per-label thresholds (max F1) and early stopping on validation, one score "
+             "on test. Mean ± sd over seeds. Metrics as the MMLmiRLocNet paper defines them (Accuracy = example-"
+             "based Jaccard, AucMacro = mean per-label AUROC, SubsetAcc = exact match, F1 = 2PR/(P+R) of "
+             "example-based precision and recall, Hloss = Hamming loss; lower is better only for Hloss).", ""]
+    for setting, by_method in results.items():
+        lines += [f"## {setting}", "", "| method | " + " | ".join(ORDER) + " |", "|---|" + "---|" * len(ORDER)]
+        for name, rows in by_method.items():
+            cells = []
+            for m in ORDER:
+                v = np.array([r[m] for r in rows])
+                cells.append(f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["Epochs run by the networks (early stopping, patience 10, cap 100): " + "; ".join(
+        f"{k} {min(v)}-{max(v)}" for k, v in epochs.items()), "",
+              "## Published (paper Table III, 4 labels, the authors' own 538-miRNA set: not the same data)", "",
+              "| method | " + " | ".join(ORDER) + " |", "|---|" + "---|" * len(ORDER)]
+    for name, vals in PUBLISHED.items():
+        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in vals) + " |")
+    cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
+    lines += ["", "## Reproduce", "", "```", cmd, "```", "",
+              f"Git commit `{git_commit()}`; {(time.perf_counter() - t0) / 60:.1f} min; "
+              f"{time.strftime('%Y-%m-%d %H:%M')}.", ""]
+    write_text_atomic(args.out, "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
