@@ -142,3 +142,18 @@ def test_short_inputs_are_flagged_and_bad_numbers_refused(workdir, demo_small):
     r = invoke("explain", workdir / "run", fa, "--label", "PUM2", "--out", workdir / "ex", "--n-shuffles", "0",
                "--baseline", "shuffle")
     assert r.exit_code == 2 and "n_shuffles must be a whole number" in r.output and not (workdir / "ex").exists()
+
+
+def test_lm_commands(tmp_path, demo_small):
+    fa = tmp_path / "corpus.fa"
+    fa.write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(demo_small.sequences[:100])))
+    args = ("lm", "pretrain", fa, "--out", tmp_path / "lm", "--epochs", "1", "--steps-per-epoch", "2", "--hidden", "8",
+            "--layers", "1", "--heads", "2", "--max-length", "40", "--no-progress")
+    r = invoke(*args)
+    assert r.exit_code == 0, r.output
+    assert "masked-token accuracy" in r.output and (tmp_path / "lm" / "card.json").exists()
+    r = invoke("lm", "info", tmp_path / "lm")
+    assert r.exit_code == 0 and "1 layers x 8 units" in " ".join(r.output.split())
+    assert invoke(*args).exit_code == 2  # a finished LM is not replaced without --overwrite
+    r = invoke("lm", "info", tmp_path)
+    assert r.exit_code == 2 and "model.safetensors is missing" in r.output

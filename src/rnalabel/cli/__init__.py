@@ -1,7 +1,7 @@
 """The ``rnalabel`` command line: one command per operation, each a thin call into the Python API.
 
 One module per command group (:mod:`~rnalabel.cli.model`: train, evaluate, predict, recipes;
-:mod:`~rnalabel.cli.data`; :mod:`~rnalabel.cli.explain`; :mod:`~rnalabel.cli.demo`); what they share (consoles,
+:mod:`~rnalabel.cli.data`; :mod:`~rnalabel.cli.explain`; :mod:`~rnalabel.cli.demo`; :mod:`~rnalabel.cli.lm`); what they share (consoles,
 error printing, tables) is in :mod:`~rnalabel.cli._common`, so the command modules never import each other.
 Errors a user causes print one clear message (file, line, remedy) without a traceback, and exit with status 2.
 """
@@ -14,7 +14,7 @@ import sys
 import typer
 
 from rnalabel import __version__
-from rnalabel.cli import data, demo, explain, model
+from rnalabel.cli import data, demo, explain, lm, model
 from rnalabel.cli._common import console
 from rnalabel.errors import RnalabelError
 
@@ -48,6 +48,7 @@ app.command()(demo.demo)
 app.command()(model.recipes)
 app.add_typer(data.data_app, name="data")
 app.command("explain")(explain.explain)
+app.add_typer(lm.lm_app, name="lm")
 
 
 def main() -> None:

@@ -254,8 +254,8 @@ def save_model(model: Bundle, directory: str | os.PathLike) -> Path:
     arts = dict(model.artifacts)
     for vname, view in model.views.items():  # what fitted views learned (vectors, vocabularies)
         for key, value in view.artifacts().items():
-            arts[f"{VIEW_ARTIFACT}{vname}.{key}"] = Artifact(
-                value, "npy" if isinstance(value, np.ndarray) else "json", f"{view.type} view {vname!r}: {key}")
+            fmt = "npy" if isinstance(value, np.ndarray) else "bytes" if isinstance(value, bytes | bytearray) else "json"
+            arts[f"{VIEW_ARTIFACT}{vname}.{key}"] = Artifact(value, fmt, f"{view.type} view {vname!r}: {key}")
     card["artifacts"] = {name: _write_artifact(d, name, art) for name, art in arts.items()}
     card["weights"] = {"file": WEIGHTS, "sha256": _sha256(d / WEIGHTS)}
     write_text_atomic(d / CARD, json.dumps(card, indent=2) + "\n")

@@ -3,13 +3,15 @@
 Importing this package registers the built-in views in :data:`rnalabel.views.base.VIEW_TYPES`: ``onehot``,
 ``aminoacid`` and ``dipeptide`` (codon), ``structure`` (ViennaRNA is imported only when folding), ``region``,
 ``kmer``, ``pairing`` (base-pair probability maps, a pairwise input) and ``word2vec`` (skip-gram k-mer
-vectors, learned on the training data and stored as bundle artifacts).
+vectors, learned on the training data and stored as bundle artifacts) and ``lm`` (hidden states of a
+pretrained RNA language model, which the bundle carries).
 """
 
-from rnalabel.views import codon, kmer, onehot, pairing, region, structure, word2vec  # noqa: F401  (registration)
+from rnalabel.views import codon, kmer, lm, onehot, pairing, region, structure, word2vec  # noqa: F401  (registration)
 from rnalabel.views.base import VIEW_TYPES, View, build_view, featurize, register_view
 from rnalabel.views.codon import AminoAcid, Dipeptide
 from rnalabel.views.kmer import Kmer, kmer_frequencies
+from rnalabel.views.lm import LanguageModel
 from rnalabel.views.onehot import OneHot, one_hot
 from rnalabel.views.pairing import Pairing, base_pair_probabilities
 from rnalabel.views.region import Region
@@ -29,5 +31,5 @@ __all__ = [
     "Region",
     "Kmer", "kmer_frequencies",
     "Pairing", "base_pair_probabilities",
-    "Word2Vec",
+    "Word2Vec", "LanguageModel",
 ]

@@ -93,8 +93,8 @@ class View:
         array (saved as .npy, never pickled) or a JSON-able value. The bundle stores them in its ``artifacts/``
         folder with checksums and gives them back through :meth:`with_artifacts`.
 
-        Default: the dataclass fields declared with ``field(metadata={"artifact": True}, compare=False)`` that
-        are set."""
+        Default: the dataclass fields declared with :func:`artifact_field` that are set (an array is stored as
+        .npy, bytes as they are, anything else as JSON)."""
         return {k: getattr(self, k) for k in _artifact_fields(self) if getattr(self, k) is not None}
 
     def with_artifacts(self, values: dict[str, Any]) -> View:

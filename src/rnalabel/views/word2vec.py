@@ -124,6 +124,12 @@ class Word2Vec(View):
                               f"({4 ** self.k}, {self.dim}).")
         return view
 
+    def position_map(self, n_positions: int, window: int) -> np.ndarray | None:
+        """Position i is the k-mer starting at nucleotide i: its attribution is split over those k bases."""
+        pos = np.arange(n_positions, dtype=np.int64)[:, None] + np.arange(self.k)[None, :]
+        pos[pos >= window] = -1
+        return pos
+
     def transform(self, dataset: Dataset) -> np.ndarray:
         if self.vectors is None:
             raise ConfigError("the word2vec view has no vectors: it must be fitted on training data first.",

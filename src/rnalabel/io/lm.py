@@ -1,0 +1,180 @@
+"""Language-model directories: rnalabel's own (pretrained by ``rnalabel lm pretrain``) and BERT checkpoints in the
+HuggingFace layout that a user already has on disk. Nothing is downloaded, nothing is unpickled.
+
+rnalabel's layout (:func:`save_lm`)::
+
+    LM_DIR/model.safetensors   the weights, under HuggingFace BertForMaskedLM names
+    LM_DIR/config.json         the shape (a BERT config.json)
+    LM_DIR/vocab.txt           one token per line, in id order
+    LM_DIR/card.json           format, version, the SHA-256 of the three files, pretraining corpus and metrics
+
+A HuggingFace BERT directory (``config.json`` + ``model.safetensors`` + ``vocab.txt``; BertModel or
+BertForMaskedLM weights) loads too: its keys are mapped to :class:`rnalabel.models.rnalm.RNALM`, the pooler is
+ignored, a missing MLM head is left initialised (fine for embeddings, which is what the ``lm`` view uses), and its
+vocabulary is matched to nucleotides by letter (T counts as U). A ``pytorch_model.bin`` (a pickle) is refused.
+Other architectures (RNA-FM's own naming, for instance) are not read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnalabel import __version__
+from rnalabel.data.files import atomic_path, jsonable, write_text_atomic
+from rnalabel.errors import ConfigError, ModelFileError
+from rnalabel.models.rnalm import RNALM, VOCAB, LMConfig
+
+LM_FORMAT = "rnalabel-lm"
+FILES = ("model.safetensors", "config.json", "vocab.txt")
+
+
+@dataclass
+class LanguageModel:
+    """A loaded language model.
+
+    Attributes
+    ----------
+    module : RNALM
+    vocab : list of str
+        Token of each id.
+    card : dict
+        rnalabel's card, or a description of the HuggingFace directory.
+    source : str
+        ``"rnalabel"`` or ``"huggingface"``.
+    """
+
+    module: RNALM
+    vocab: list[str]
+    card: dict[str, Any] = field(default_factory=dict)
+    source: str = "rnalabel"
+
+    @property
+    def config(self) -> LMConfig:
+        return self.module.config
+
+    @property
+    def token_ids(self) -> dict[str, int]:
+        """Token -> id, with the nucleotides A, C, G, U, N present (T read as U, [UNK] for a missing letter)."""
+        ids = {t: i for i, t in enumerate(self.vocab)}
+        for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]"):
+            if t not in ids:
+                raise ModelFileError(f"the vocabulary has no {t} token.", remedy="give a BERT-style vocab.txt.")
+        if "U" not in ids and "T" in ids:
+            ids["U"] = ids["T"]
+        return ids
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_lm(directory: str | os.PathLike, module: RNALM, *, vocab: tuple[str, ...] | list[str] = VOCAB,
+            info: dict[str, Any] | None = None) -> Path:
+    """Write a language-model directory (see the module docstring), each file atomically, the card last."""
+    from safetensors.torch import save_file
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in module.weights().items()}
+    with atomic_path(d / "model.safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"format": LM_FORMAT})
+    write_text_atomic(d / "config.json", json.dumps(module.config.to_json(), indent=2) + "\n")
+    write_text_atomic(d / "vocab.txt", "\n".join(vocab) + "\n")
+    card = {"format": LM_FORMAT, "format_version": 1, "rnalabel_version": __version__,
+            "config": module.config.to_json(), "files": {f: _sha256(d / f) for f in FILES}, **jsonable(info or {})}
+    write_text_atomic(d / "card.json", json.dumps(card, indent=2) + "\n")
+    return d
+
+
+def load_lm(directory: str | os.PathLike, *, device: str | torch.device = "cpu") -> LanguageModel:
+    """Load rnalabel's language-model directory, or a HuggingFace BERT one (see the module docstring).
+
+    Raises
+    ------
+    ModelFileError
+        A missing, damaged, pickled or unreadable file, or weights that do not fit the config.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    d = Path(directory)
+    if not d.is_dir():
+        raise ModelFileError("not a language-model directory.", path=d,
+                             remedy="give the folder written by `rnalabel lm pretrain`, or a BERT folder.")
+    ours = (d / "card.json").exists()
+    card: dict[str, Any] = {}
+    if ours:
+        try:
+            card = json.loads((d / "card.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelFileError(f"card.json is not valid JSON ({exc}).", path=d / "card.json") from None
+        if not isinstance(card, dict) or card.get("format") != LM_FORMAT:
+            raise ModelFileError("card.json is not a language-model card.", path=d / "card.json",
+                                 remedy="give an LM folder (rnalabel lm pretrain), not a model run folder.")
+    for f in FILES[:2]:
+        if not (d / f).exists():
+            extra = " (pytorch_model.bin is a pickle, which rnalabel never loads; convert it with safetensors)" \
+                if f == "model.safetensors" and (d / "pytorch_model.bin").exists() else ""
+            raise ModelFileError(f"{f} is missing{extra}.", path=d, remedy="copy the whole LM folder.")
+    if ours:
+        for f, digest in (card.get("files") or {}).items():
+            if f in FILES and (d / f).exists() and _sha256(d / f) != digest:
+                raise ModelFileError(f"{f} does not match the checksum in card.json (damaged or swapped).",
+                                     path=d / f, remedy="copy the LM folder again.")
+    try:
+        config = LMConfig.from_json(json.loads((d / "config.json").read_text()))
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ConfigError) as exc:
+        raise ModelFileError(f"config.json cannot be used ({exc}).", path=d / "config.json") from None
+    vocab = _read_vocab(d, config)
+    try:
+        state = load_file(str(d / "model.safetensors"), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"cannot read the weights ({exc}).", path=d / "model.safetensors") from None
+    module = RNALM(config)
+    state, head = _bert_keys(state)
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    missing = [k for k in missing if k != "cls.predictions.decoder.weight" and (head or not k.startswith("cls."))]
+    if missing or unexpected:
+        shown = ", ".join((missing + unexpected)[:4])
+        raise ModelFileError(f"the weights do not fit a BERT of this config.json ({shown} ...).",
+                             path=d / "model.safetensors", remedy="keep the folder's files together.")
+    if not ours:
+        card = {"format": "huggingface-bert", "config": config.to_json(), "mlm_head": "loaded" if head else "random"}
+    return LanguageModel(module.eval().to(device), vocab, card, "rnalabel" if ours else "huggingface")
+
+
+def _read_vocab(d: Path, config: LMConfig) -> list[str]:
+    p = d / "vocab.txt"
+    if not p.exists():
+        if config.vocab_size == len(VOCAB):
+            return list(VOCAB)
+        raise ModelFileError("vocab.txt is missing and the vocabulary is not rnalabel's.", path=d,
+                             remedy="copy the model's vocab.txt into the folder.")
+    vocab = [line.strip() for line in p.read_text().splitlines() if line.strip()]
+    if len(vocab) != config.vocab_size:
+        raise ModelFileError(f"vocab.txt has {len(vocab)} tokens, config.json says {config.vocab_size}.", path=p)
+    return vocab
+
+
+def _bert_keys(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], bool]:
+    """HuggingFace BERT keys -> RNALM keys; returns the state and whether an MLM head was there."""
+    out = {}
+    for k, v in state.items():
+        if k.startswith(("embeddings.", "encoder.", "pooler.")):
+            k = "bert." + k
+        if k.startswith("bert.pooler.") or k in ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias") \
+                or k.endswith("position_ids"):
+            continue
+        out[k] = v
+    return out, any(k.startswith("cls.") for k in out)

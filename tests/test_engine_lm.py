@@ -1,0 +1,145 @@
+"""rnalabel's RNA language model: BERT-exact, saved and loaded safely (also from a HuggingFace folder), pretrained
+with progress, and resumed after an interruption to the same weights as an uninterrupted run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rnalabel.engine.lm_pretrain import PretrainSettings, mask_batch, pretrain
+from rnalabel.errors import InputError, ModelFileError
+from rnalabel.io.lm import load_lm, save_lm
+from rnalabel.models.rnalm import RNALM, VOCAB, LMConfig, encode_rna
+
+TINY = LMConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                max_position_embeddings=34)
+IDS = {t: i for i, t in enumerate(VOCAB)}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, demo_small):
+    p = tmp_path_factory.mktemp("corpus") / "rna.fa"
+    p.write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(demo_small.sequences[:300])))
+    return p
+
+
+def test_inputs_and_masking():
+    ids = encode_rna(np.array([[0, 1, 2, 3, 4], [3, 3, 4, 4, 4]], np.uint8), np.array([5, 2]), token_ids=IDS,
+                     max_nucleotides=4)
+    assert ids.tolist() == [[2, 5, 6, 7, 8, 3], [2, 8, 8, 3, 0, 0]]  # cut at 4 nt; [CLS] ... [SEP] [PAD]
+    batch = torch.from_numpy(encode_rna(np.zeros((200, 30), np.uint8), np.full(200, 30), token_ids=IDS,
+                                        max_nucleotides=30))
+    inputs, labels = mask_batch(batch, mask_prob=0.15, generator=torch.Generator().manual_seed(0))
+    asked = labels != -100
+    assert 0.12 < asked.float().sum() / (200 * 30) < 0.18 and not asked[:, 0].any() and not asked[:, -1].any()
+    assert 0.75 < (inputs[asked] == IDS["[MASK]"]).float().mean() < 0.85
+
+
+def test_save_load_and_huggingface_layout(tmp_path):
+    m = RNALM(TINY).eval()
+    d = save_lm(tmp_path / "lm", m)
+    lm = load_lm(d)
+    ids = torch.tensor([[2, 5, 6, 7, 8, 3]])
+    torch.testing.assert_close(lm.module(ids), m(ids))
+    (d / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()), "hidden_size": 8}))
+    with pytest.raises(ModelFileError, match="config.json does not match the checksum"):
+        load_lm(d)
+    # a BertModel folder as HuggingFace writes it: no "bert." prefix, a pooler, no MLM head, no card
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    from safetensors.torch import save_file
+
+    state = {k[len("bert."):]: v for k, v in m.weights().items() if k.startswith("bert.")}
+    state["pooler.dense.weight"] = torch.zeros(16, 16)
+    save_file(state, str(hf / "model.safetensors"))
+    (hf / "config.json").write_text(json.dumps(TINY.to_json()))
+    (hf / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "A", "C", "G", "T", "N"]))
+    other = load_lm(hf)
+    assert other.source == "huggingface" and other.card["mlm_head"] == "random"
+    assert other.token_ids["U"] == other.token_ids["T"] == 8
+    torch.testing.assert_close(other.module.hidden_states(ids), m.hidden_states(ids))
+    (hf / "model.safetensors").unlink()
+    torch.save(state, hf / "pytorch_model.bin")
+    with pytest.raises(ModelFileError, match="pytorch_model.bin is a pickle"):
+        load_lm(hf)
+
+
+def test_same_outputs_as_transformers_bert():
+    transformers = pytest.importorskip("transformers")
+    m = RNALM(TINY).eval()
+    cfg = {k: v for k, v in TINY.to_json().items() if k not in ("model_type", "architectures")}
+    hf = transformers.BertForMaskedLM(transformers.BertConfig(**cfg)).eval()
+    hf.load_state_dict(m.weights(), strict=False)
+    ids = torch.tensor([[2, 5, 6, 7, 8, 9, 3], [2, 8, 3, 0, 0, 0, 0]])
+    with torch.no_grad():
+        ours, theirs = m(ids), hf(input_ids=ids, attention_mask=(ids != 0).long()).logits
+    torch.testing.assert_close(ours[ids != 0], theirs[ids != 0], atol=1e-5, rtol=1e-5)
+
+
+def test_interrupted_pretraining_resumes_to_the_same_model(corpus, tmp_path, monkeypatch):
+    import rnalabel.engine.lm_pretrain as lmp
+
+    settings = PretrainSettings(epochs=3, steps_per_epoch=4, batch_size=16, val_fraction=0.1, precision="32")
+    whole, report = pretrain([corpus], tmp_path / "whole", config=TINY, settings=settings, progress=False)
+    assert len(report.history) == 3 and 0 <= report.val_accuracy <= 1 and report.val_perplexity > 1
+    assert not (tmp_path / "whole" / "checkpoint").exists()
+
+    calls = {"n": 0}
+    real = lmp.mask_batch
+
+    def interrupting(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 4 + 2 + 3:  # training step 7 of 12 (epoch 2, after epoch 1's 4 steps + 2 validation)
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(lmp, "mask_batch", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain([corpus], tmp_path / "cut", config=TINY, settings=settings, progress=False)
+    assert (tmp_path / "cut" / "checkpoint" / "last.ckpt").exists() and not (tmp_path / "cut" / "card.json").exists()
+    monkeypatch.setattr(lmp, "mask_batch", real)
+    with pytest.raises(InputError, match="another corpus, model shape or settings"):
+        pretrain([corpus], tmp_path / "cut", config=TINY, settings=PretrainSettings(**{**settings.__dict__, "lr": 1e-3}),
+                 resume=True, progress=False)
+    with pytest.raises(InputError, match="already holds files"):
+        pretrain([corpus], tmp_path / "cut", config=TINY, settings=settings, progress=False)
+    resumed, r2 = pretrain([corpus], tmp_path / "cut", config=TINY, settings=settings, resume=True, progress=False)
+    assert r2.resumed_from_epoch == 1 and len(r2.history) == 3
+    for (k, a), b in zip(whole.module.weights().items(), resumed.module.weights().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=k)
+    assert r2.val_accuracy == pytest.approx(report.val_accuracy)
+
+
+@pytest.mark.filterwarnings("ignore::rnalabel.engine.bundle.ShortSequenceWarning")
+def test_lm_view_in_a_bundle(tmp_path, demo_small):
+    from dataclasses import replace
+
+    from rnalabel import fit, load_model, load_recipe, predict, save_model
+    from rnalabel.data import Dataset
+    from rnalabel.views import build_view
+
+    d = save_lm(tmp_path / "lm", RNALM(TINY))
+    view = build_view({"type": "lm", "path": str(d), "length": 20})
+    with pytest.raises(Exception, match="has not read its language model|no language model"):
+        view.transform(demo_small)
+    fitted = view.fit(demo_small)
+    ds = Dataset.from_sequences(["a", "b"], ["ACGUACGU", "A" * 40])
+    x = fitted.transform(ds)
+    assert x.shape == (2, 16, 20) and np.all(x[0, :, 8:] == 0) and np.abs(x[1]).sum() > 0
+    h = load_lm(d).module.hidden_states(torch.tensor([[2, 5, 6, 7, 8, 5, 6, 7, 8, 3]]))
+    np.testing.assert_allclose(x[0, :, :8], h[0, 1:9].detach().numpy().T, atol=1e-5)
+    rand = build_view({"type": "lm", "path": str(d), "length": 20, "random_init": True}).fit(demo_small)
+    assert not np.allclose(rand.transform(ds), x)
+    # the mmlmirlocnet recipe with the semantic view: the bundle carries the language model
+    rec = load_recipe("mmlmirlocnet")
+    rec = replace(rec, params={**rec.params, "hidden": 8, "filters": 4},
+                  views={"kmer": {"type": "kmer", "k": [1, 2]}, "lm": {"type": "lm", "path": str(d), "length": 40}},
+                  train=replace(rec.train, max_epochs=1))
+    model, _ = fit(rec, demo_small, progress=False, device="cpu")
+    run = save_model(model, tmp_path / "run")
+    (d / "model.safetensors").unlink()  # the LM folder is no longer needed
+    loaded = load_model(run)
+    assert loaded.views["lm"].config["hidden_size"] == 16
+    np.testing.assert_allclose(predict(loaded, ds, progress=False).scores, predict(model, ds, progress=False).scores,
+                               atol=1e-6)
