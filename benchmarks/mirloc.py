@@ -13,7 +13,10 @@ Methods:
 * ``one-hot CNN``: a DeepBind-style CNN on the nucleotide one-hot of the whole miRNA (a MirLocPredictor-style
   sequence CNN; rnalabel's ``deepbind`` model as a whole-sequence bundle);
 * ``MMLmiRLocNet``: the ``mmlmirlocnet`` recipe (k-mer + word2vec, consensus/specific fusion);
-* ablations: each view alone through the same fusion, and both views without fusion (``fusion: false``).
+* ablations: each view alone through the same fusion, and both views without fusion (``fusion: false``);
+* with ``--lm LM_DIR``: the third, semantic view (the hidden states of rnalabel's own pretrained RNA language
+  model, 105 positions), the three views together, the LM view alone, and the same with an untrained LM of the
+  same size (does pretraining help?).
 
 Published figures (paper Table III, its own 538-miRNA set, not public): quoted, not comparable.
 
@@ -87,19 +90,30 @@ def network(recipe: Recipe, ds: Dataset) -> tuple[dict[str, float], int]:
     return scores(val.labels, sv, test.labels, st, ds.label_names), len(report.history)
 
 
-def methods(seed: int) -> dict[str, Recipe | str]:
+def methods(seed: int, lm: str | None = None) -> dict[str, Recipe | str]:
     base = load_recipe("mmlmirlocnet")
     base = replace(base, train=replace(base.train, seed=seed))
     onehot = Recipe(name="onehot-cnn", model="deepbind", kind="whole-sequence", views={"seq": {"type": "onehot"}},
                     params={"filters": 32, "kernel": 8, "hidden": 32}, window=base.window,
                     train=TrainConfig(batch_size=32, max_epochs=100, patience=10, seed=seed))
-    return {
+    out = {
         "prior": "prior", "kmer + logistic regression": "kmer_lr", "one-hot CNN": onehot,
         "MMLmiRLocNet (k-mer + word2vec)": base,
         "k-mer view alone (fusion)": replace(base, views={"kmer": base.views["kmer"]}),
         "word2vec view alone (fusion)": replace(base, views={"w2v": base.views["w2v"]}),
         "k-mer + word2vec, no fusion": replace(base, params={**base.params, "fusion": False}),
     }
+    if lm is not None:  # the paper's semantic view, from rnalabel's own pretrained RNA language model
+        view = {"type": "lm", "path": lm, "length": 105}
+        three = replace(base, views={**base.views, "lm": view})
+        out.update({
+            "MMLmiRLocNet (k-mer + word2vec + LM)": three,
+            "LM view alone (fusion)": replace(base, views={"lm": view}),
+            "k-mer + word2vec + untrained LM of the same size": replace(
+                base, views={**base.views, "lm": {**view, "random_init": True}}),
+            "k-mer + word2vec + LM, no fusion": replace(three, params={**base.params, "fusion": False}),
+        })
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", default="../shared/data/mirna_localization")
     ap.add_argument("--out", default="benchmarks/results/mirloc.md")
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--lm", default=None, help="LM folder (rnalabel lm pretrain) for the semantic view")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
@@ -119,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         for seed in seeds:
             ds = split_iterative(full, (0.72, 0.08, 0.2), seed=seed)
             train, val, test = (ds.select_split(s) for s in ("train", "val", "test"))
-            for name, how in methods(seed).items():
+            for name, how in methods(seed, args.lm).items():
                 if how == "prior":
                     r = prior(train, val, test)
                 elif how == "kmer_lr":
