@@ -143,3 +143,32 @@ def test_lm_view_in_a_bundle(tmp_path, demo_small):
     assert loaded.views["lm"].config["hidden_size"] == 16
     np.testing.assert_allclose(predict(loaded, ds, progress=False).scores, predict(model, ds, progress=False).scores,
                                atol=1e-6)
+
+
+def test_review_fixes_vocabularies_checksums_configs_and_splits(tmp_path, corpus):
+    from rnalabel.engine.lm_pretrain import read_corpus
+    from rnalabel.engine.metrics import PAPER_METRICS, evaluate_arrays
+    from rnalabel.io.lm import nucleotide_ids
+
+    assert nucleotide_ids(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "c", "g", "t"])["U"] == 8
+    with pytest.raises(ModelFileError, match="no single-letter token for A"):
+        nucleotide_ids(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "AAA", "AAC"])
+    d = save_lm(tmp_path / "lm", RNALM(TINY))
+    card = json.loads((d / "card.json").read_text())
+    (d / "card.json").write_text(json.dumps({k: v for k, v in card.items() if k != "files"}))
+    with pytest.raises(ModelFileError, match="lacks the checksums"):
+        load_lm(d)
+    (d / "card.json").write_text(json.dumps(card))
+    (d / "config.json").write_text("[1, 2]")
+    card["files"]["config.json"] = __import__("hashlib").sha256(b"[1, 2]").hexdigest()
+    (d / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="config.json cannot be used"):
+        load_lm(d)
+    with pytest.raises(Exception, match="max_position_embeddings must be at least 3"):
+        LMConfig(max_position_embeddings=2)
+    assert RNALM(TINY).bert.embeddings.word_embeddings.weight[0].abs().sum() == 0  # [PAD] starts at zero
+    c = read_corpus([corpus], max_nucleotides=30, val_fraction=0.1, seed=0)
+    train = {bytes(r) for r in c.train}
+    assert c.val.shape[0] > 0 and not any(bytes(r) in train for r in c.val)  # no RNA on both sides
+    m = evaluate_arrays(np.full((3, 2), np.nan), np.zeros((3, 2))).averages
+    assert all(np.isnan(m[k]) for k in PAPER_METRICS.values())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from rnalabel.cli._common import friendly, out_console
+from rnalabel.cli._common import console, friendly, out_console
 
 lm_app = typer.Typer(help="RNA language models: pretrain one on your corpora (resumable), or describe one.",
                      no_args_is_help=True)
@@ -42,8 +42,13 @@ def pretrain_cmd(
                       intermediate_size=4 * hidden, max_position_embeddings=max_length + 2)
     settings = PretrainSettings(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
                                 max_sequences=max_sequences, precision=precision, seed=seed)
-    lm, report = pretrain(corpora, out, config=config, settings=settings, resume=resume, overwrite=overwrite,
-                          progress=progress, device=device)
+    try:
+        lm, report = pretrain(corpora, out, config=config, settings=settings, resume=resume, overwrite=overwrite,
+                              progress=progress, device=device)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]; the last finished epoch is kept in "
+                      f"{out}/checkpoint: run the same command with --resume to go on.", highlight=False)
+        raise typer.Exit(code=130) from None
     c = report.corpus
     out_console.print(f"corpus: {c['sequences_read']:,} sequences read, {c['distinct']:,} distinct, {c['used']:,} used "
                       f"({c['val']:,} for validation), {c['nucleotides']:,} nt", highlight=False)

@@ -458,14 +458,17 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
 
 def _views_with_artifacts(views: dict[str, View], artifacts: dict[str, Artifact], card: Path) -> dict[str, View]:
     """Give each view the artifacts saved for it (``view.<name>.<key>``), taking them out of ``artifacts``."""
+    from dataclasses import fields as dc_fields
+
     out = {}
     for vname, view in views.items():
-        prefix = f"{VIEW_ARTIFACT}{vname}."
-        mine = {k[len(prefix):]: artifacts.pop(k).value for k in [k for k in artifacts if k.startswith(prefix)]}
+        declared = [f.name for f in dc_fields(view) if f.metadata.get("artifact")]
+        mine = {k: artifacts.pop(f"{VIEW_ARTIFACT}{vname}.{k}").value for k in declared
+                if f"{VIEW_ARTIFACT}{vname}.{k}" in artifacts}
         try:
             out[vname] = view.with_artifacts(mine)
-        except (ConfigError, TypeError, ValueError) as exc:
-            why = exc.message if isinstance(exc, ConfigError) else str(exc)
+        except Exception as exc:  # noqa: BLE001 - the view's own checks, torch, safetensors
+            why = exc.message if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
             raise ModelFileError(f"view {vname!r} cannot take its saved artifacts: {why}", path=card,
                                  remedy="keep the artifacts/ folder and card.json of the same run together.") from None
     return out

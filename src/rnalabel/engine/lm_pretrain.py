@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import pickle  # only for its error type: the checkpoint is read by torch.load(weights_only=True), never unpickled
 import shutil
 import time
 from collections.abc import Sequence
@@ -121,7 +122,8 @@ class Corpus:
 
 def read_corpus(paths: Sequence[str | os.PathLike], *, max_nucleotides: int, val_fraction: float, seed: int,
                 max_sequences: int | None = None) -> Corpus:
-    """Read, deduplicate, cut and split the corpora (see the module docstring)."""
+    """Read and deduplicate the corpora, keep a seeded ``val_fraction`` of the distinct RNAs for validation, and cut
+    both parts into pieces of at most ``max_nucleotides`` (``max_sequences`` samples the training pieces)."""
     from rnalabel.io import read_input
 
     if not paths:
@@ -134,32 +136,45 @@ def read_corpus(paths: Sequence[str | os.PathLike], *, max_nucleotides: int, val
         seqs.extend(ds.sequences)
     n_read = len(seqs)
     unique = sorted(set(seqs))
-    pieces = []
-    for s in unique:  # consecutive pieces of at most max_nucleotides (the last one ends at the last base)
-        if len(s) <= max_nucleotides:
-            pieces.append(s)
-        else:
-            starts = list(range(0, len(s) - max_nucleotides + 1, max_nucleotides))
-            if starts[-1] != len(s) - max_nucleotides:
-                starts.append(len(s) - max_nucleotides)
-            pieces.extend(s[a:a + max_nucleotides] for a in starts)
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(pieces))
-    if max_sequences is not None:
-        order = order[:max_sequences]
+    order = rng.permutation(len(unique))  # split the distinct RNAs first, so no RNA has pieces on both sides
     n_val = max(1, int(round(val_fraction * len(order)))) if len(order) > 1 else 0
-    if len(order) - n_val < 1:
-        raise InputError(f"the corpus has only {len(order)} distinct sequence(s); pretraining needs more.")
-    ds = Dataset.from_sequences([str(i) for i in range(len(order))], [pieces[i] for i in order])
-    ids = encode_rna(ds.tokens, ds.lengths, token_ids=TOKEN_IDS, max_nucleotides=max_nucleotides).astype(np.uint8)
-    info = {"files": files, "sequences_read": n_read, "distinct": len(unique), "pieces": len(pieces),
-            "used": len(order), "val": n_val, "nucleotides": int(ds.lengths.sum())}
-    return Corpus(train=ids[n_val:], val=ids[:n_val], info=info)
+    val_pieces = _pieces([unique[i] for i in order[:n_val]], max_nucleotides)
+    train_pieces = _pieces([unique[i] for i in order[n_val:]], max_nucleotides)
+    if max_sequences is not None:
+        train_pieces = [train_pieces[i] for i in np.sort(rng.permutation(len(train_pieces))[:max_sequences])]
+    if not train_pieces:
+        raise InputError(f"the corpus has only {len(unique)} distinct sequence(s); pretraining needs more.")
+
+    def tokenise(pieces: list[str]) -> np.ndarray:
+        if not pieces:
+            return np.zeros((0, 2), dtype=np.uint8)
+        ds = Dataset.from_sequences([str(i) for i in range(len(pieces))], pieces)
+        return encode_rna(ds.tokens, ds.lengths, token_ids=TOKEN_IDS, max_nucleotides=max_nucleotides).astype(np.uint8)
+
+    info = {"files": files, "sequences_read": n_read, "distinct": len(unique),
+            "pieces": len(train_pieces) + len(val_pieces), "used": len(train_pieces) + len(val_pieces),
+            "val": len(val_pieces), "nucleotides": int(sum(map(len, train_pieces)) + sum(map(len, val_pieces)))}
+    return Corpus(train=tokenise(train_pieces), val=tokenise(val_pieces), info=info)
+
+
+def _pieces(seqs: list[str], size: int) -> list[str]:
+    """Consecutive pieces of at most ``size`` nt (the last one ends at the last base)."""
+    out = []
+    for s in seqs:
+        if len(s) <= size:
+            out.append(s)
+            continue
+        starts = list(range(0, len(s) - size + 1, size))
+        if starts[-1] != len(s) - size:
+            starts.append(len(s) - size)
+        out.extend(s[a:a + size] for a in starts)
+    return out
 
 
 def mask_batch(ids: torch.Tensor, *, mask_prob: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's masking of nucleotide positions: returns (inputs, labels), labels -100 where nothing is asked."""
-    real = ids >= TOKEN_IDS["A"]  # nucleotides only, never [CLS], [SEP], [PAD]
+    real = (ids >= TOKEN_IDS["A"]) & (ids <= TOKEN_IDS["U"])  # A, C, G, U only: never N, [CLS], [SEP], [PAD]
     pick = (torch.rand(ids.shape, generator=generator) < mask_prob) & real
     labels = torch.where(pick, ids, torch.full_like(ids, -100))
     r = torch.rand(ids.shape, generator=generator)
@@ -231,15 +246,18 @@ def _lightning_module(model: RNALM, settings: PretrainSettings, total_steps: int
         def training_step(self, batch, batch_idx):
             torch.manual_seed(settings.seed * 100_003 + self.global_step)  # dropout: a function of the step
             g = torch.Generator().manual_seed(settings.seed * 1_000_003 + self.global_step)
-            inputs, labels = mask_batch(batch, mask_prob=settings.mask_prob, generator=g)
-            logits = self.model(inputs.to(self.device))
-            loss = F.cross_entropy(logits.float().flatten(0, 1), labels.to(self.device).flatten(), ignore_index=-100)
+            inputs, labels = mask_batch(batch.cpu(), mask_prob=settings.mask_prob, generator=g)  # masks on the CPU:
+            logits = self.model(inputs.to(self.device))                                       # the same on any device
+            labels = labels.to(self.device)
+            if not (labels != -100).any():  # nothing chosen in this batch (tiny batches): no loss, no NaN
+                return logits.sum() * 0.0
+            loss = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
             self.log("train_loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=len(batch))
             return loss
 
         def validation_step(self, batch, batch_idx):
             g = torch.Generator().manual_seed(settings.seed * 7_919 + batch_idx)  # the same masks every epoch
-            inputs, labels = mask_batch(batch, mask_prob=settings.mask_prob, generator=g)
+            inputs, labels = mask_batch(batch.cpu(), mask_prob=settings.mask_prob, generator=g)
             logits = self.model(inputs.to(self.device)).float()
             labels = labels.to(self.device)
             asked = labels != -100
@@ -324,7 +342,10 @@ def pretrain(
                          seed=settings.seed, max_sequences=settings.max_sequences)
     fingerprint = _fingerprint(corpus, config, settings)
     if resume:
-        saved = json.loads((ck_dir / "resume.json").read_text()) if (ck_dir / "resume.json").exists() else {}
+        try:
+            saved = json.loads((ck_dir / "resume.json").read_text()) if (ck_dir / "resume.json").exists() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            saved = {}
         if saved.get("fingerprint") != fingerprint:
             raise InputError("the checkpoint was made with another corpus, model shape or settings.", path=ck_dir,
                              remedy="resume with the same corpora and options, or start a new --out.")
@@ -344,7 +365,14 @@ def pretrain(
     history: list[dict[str, float]] = []
 
     class Checkpoint(pl.Callback):
-        """After every epoch (and its validation): the history row, and the whole state written atomically."""
+        """After every epoch (and its validation): the history row, and the whole state (history included)
+        written atomically."""
+
+        def state_dict(self) -> dict[str, Any]:
+            return {"history": json.dumps(history_before + history)}
+
+        def load_state_dict(self, state: dict[str, Any]) -> None:
+            history_before[:] = json.loads(state.get("history", "[]"))
 
         def on_train_epoch_end(self, trainer, pl_module) -> None:
             m = trainer.callback_metrics
@@ -358,10 +386,8 @@ def pretrain(
             tmp = ck_dir / ".last.ckpt.tmp"
             trainer.save_checkpoint(tmp)
             os.replace(tmp, last)
-            write_text_atomic(ck_dir / "history.json", json.dumps(history_before + history, indent=1))
 
-    history_before = json.loads((ck_dir / "history.json").read_text()) if resume and (ck_dir / "history.json").exists() \
-        else []
+    history_before: list[dict[str, float]] = []
     dev = resolve_device(device)
     callbacks = [Checkpoint()]
     if progress:
@@ -375,6 +401,11 @@ def pretrain(
     try:
         trainer.fit(lit, train_dataloaders=train_dl, val_dataloaders=val_dl,
                     ckpt_path=str(last) if resume else None, weights_only=True)
+    except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
+        if resume and not history:  # the checkpoint itself did not load
+            raise InputError(f"the checkpoint cannot be read ({type(exc).__name__}); it is damaged or not ours.",
+                             path=last, remedy="start again without --resume (with --overwrite).") from None
+        raise
     except SystemExit:  # Lightning's answer to Ctrl-C; the checkpoint of the last finished epoch stays
         import signal
 

@@ -195,8 +195,8 @@ def example_based(y_true: np.ndarray, y_score: np.ndarray, thresholds: np.ndarra
     p = (y_score >= np.asarray(thresholds)[None, :]) & known
     rows = known.any(axis=1)
     if not rows.any():
-        return {"exact_match": float("nan"), "hamming_loss": float("nan"), "jaccard": float("nan"),
-                "one_error": float("nan")}
+        return {k: float("nan") for k in ("exact_match", "hamming_loss", "jaccard", "one_error", "precision_example",
+                                           "recall_example", "f1_example")}
     wrong = (t != p) & known
     exact = float(np.mean(~wrong[rows].any(axis=1)))
     hamming = float(wrong.sum() / known.sum())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -127,6 +128,8 @@ def _check_number(name: str, value: Any, *, integer: bool, low: float, high: flo
         raise ConfigError(f"training setting {name} must be {rng}, got {value!r}.", remedy=f"give {name} {rng}.")
 
 
+_VIEW_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
 #: the views of a recipe that names none: the nucleotide one-hot
 DEFAULT_VIEWS: dict[str, dict[str, Any]] = {"seq": {"type": "onehot"}}
 
@@ -209,6 +212,10 @@ class Recipe:
                 remedy="e.g. views: {seq: {type: onehot}}.",
             )
         d["views"] = {str(k): dict(v) for k, v in views.items()}
+        bad = [k for k in d["views"] if not _VIEW_NAME.match(k)]
+        if bad:
+            raise ConfigError(f"view name(s) {', '.join(map(repr, bad))} are not plain names.", path=source,
+                              remedy="use letters, digits and '_' (a view name becomes part of file names).")
         d.setdefault("name", Path(source).stem)
         d["params"] = dict(d.get("params") or {})
         try:

@@ -61,14 +61,27 @@ class LanguageModel:
 
     @property
     def token_ids(self) -> dict[str, int]:
-        """Token -> id, with the nucleotides A, C, G, U, N present (T read as U, [UNK] for a missing letter)."""
-        ids = {t: i for i, t in enumerate(self.vocab)}
-        for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]"):
-            if t not in ids:
-                raise ModelFileError(f"the vocabulary has no {t} token.", remedy="give a BERT-style vocab.txt.")
-        if "U" not in ids and "T" in ids:
-            ids["U"] = ids["T"]
-        return ids
+        """Token -> id (see :func:`nucleotide_ids`)."""
+        return nucleotide_ids(self.vocab)
+
+
+def nucleotide_ids(vocab: list[str]) -> dict[str, int]:
+    """Token -> id for a vocabulary, with the nucleotides A, C, G, U (T read as U; either case) and N present
+    ([UNK] for N when the vocabulary has none). A vocabulary without single-letter nucleotides (a k-mer
+    vocabulary, say) would turn every RNA into [UNK] and is refused."""
+    ids = {t: i for i, t in enumerate(vocab)}
+    for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]"):
+        if t not in ids:
+            raise ModelFileError(f"the vocabulary has no {t} token.", remedy="give a BERT-style vocab.txt.")
+    out = dict(ids)
+    for letter, alts in (("A", "Aa"), ("C", "Cc"), ("G", "Gg"), ("U", "UuTt"), ("N", "Nn")):
+        hit = next((ids[a] for a in alts if a in ids), None)
+        if hit is None and letter != "N":
+            raise ModelFileError(f"the vocabulary has no single-letter token for {letter}; rnalabel's views give the "
+                                 "model one nucleotide per token.", remedy="use a nucleotide-level BERT (one token per "
+                                                                           "base), not a k-mer one.")
+        out[letter] = hit if hit is not None else ids["[UNK]"]
+    return out
 
 
 def _sha256(path: Path) -> str:
@@ -128,22 +141,37 @@ def load_lm(directory: str | os.PathLike, *, device: str | torch.device = "cpu")
                 if f == "model.safetensors" and (d / "pytorch_model.bin").exists() else ""
             raise ModelFileError(f"{f} is missing{extra}.", path=d, remedy="copy the whole LM folder.")
     if ours:
-        for f, digest in (card.get("files") or {}).items():
-            if f in FILES and (d / f).exists() and _sha256(d / f) != digest:
+        sums = card.get("files")
+        if not isinstance(sums, dict) or not {"model.safetensors", "config.json"} <= set(sums):
+            raise ModelFileError("card.json lacks the checksums of the weights and config.", path=d / "card.json",
+                                 remedy="copy the LM folder again from where it was written.")
+        for f in FILES:
+            if (d / f).exists() and (f in sums or f == "vocab.txt") and _sha256(d / f) != sums.get(f):
                 raise ModelFileError(f"{f} does not match the checksum in card.json (damaged or swapped).",
                                      path=d / f, remedy="copy the LM folder again.")
     try:
-        config = LMConfig.from_json(json.loads((d / "config.json").read_text()))
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ConfigError) as exc:
-        raise ModelFileError(f"config.json cannot be used ({exc}).", path=d / "config.json") from None
+        raw = json.loads((d / "config.json").read_text())
+        if not isinstance(raw, dict):
+            raise TypeError("it is not a JSON object")
+        if raw.get("tie_word_embeddings") is False:
+            raise ConfigError("its MLM decoder is not tied to the word embeddings, which rnalabel's BERT assumes")
+        config = LMConfig.from_json(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError, ConfigError) as exc:
+        why = exc.message if isinstance(exc, ConfigError) else str(exc)
+        raise ModelFileError(f"config.json cannot be used ({why}).", path=d / "config.json") from None
     vocab = _read_vocab(d, config)
+    nucleotide_ids(vocab)  # refuse a vocabulary without one token per nucleotide now, not at the first use
     try:
         state = load_file(str(d / "model.safetensors"), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"cannot read the weights ({exc}).", path=d / "model.safetensors") from None
     module = RNALM(config)
     state, head = _bert_keys(state)
-    missing, unexpected = module.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a tensor of another shape than config.json says
+        raise ModelFileError(f"the weights do not fit config.json ({str(exc).splitlines()[-1].strip()}).",
+                             path=d / "model.safetensors", remedy="keep the folder's files together.") from None
     missing = [k for k in missing if k != "cls.predictions.decoder.weight" and (head or not k.startswith("cls."))]
     if missing or unexpected:
         shown = ", ".join((missing + unexpected)[:4])

@@ -58,6 +58,10 @@ class LMConfig:
             v = getattr(self, f.name)
             if f.type == "int" and (isinstance(v, bool) or not isinstance(v, int) or v < (0 if f.name == "pad_token_id" else 1)):
                 raise ConfigError(f"language-model config {f.name} must be a positive whole number, got {v!r}.")
+            if f.type == "float" and (isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 1):
+                raise ConfigError(f"language-model config {f.name} must be a number from 0 to 1, got {v!r}.")
+        if self.max_position_embeddings < 3:
+            raise ConfigError("max_position_embeddings must be at least 3 ([CLS], a nucleotide, [SEP]).")
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> LMConfig:
@@ -217,6 +221,8 @@ class RNALM(nn.Module):
         self.bert = _Bert(config)
         self.cls = _Head(config, self.bert.embeddings.word_embeddings)
         self.apply(self._init)
+        with torch.no_grad():  # the tied decoder was initialised after the embedding: the [PAD] row back to zero
+            self.bert.embeddings.word_embeddings.weight[config.pad_token_id].zero_()
 
     def _init(self, m: nn.Module) -> None:  # BERT's initialisation
         if isinstance(m, nn.Linear | nn.Embedding):

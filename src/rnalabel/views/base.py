@@ -99,9 +99,13 @@ class View:
 
     def with_artifacts(self, values: dict[str, Any]) -> View:
         """A copy with the artifacts a bundle stored (see :meth:`artifacts`) put back."""
-        unknown = sorted(set(values) - _artifact_fields(self))
+        declared = _artifact_fields(self)
+        unknown = sorted(set(values) - declared)
         if unknown:
             raise ConfigError(f"view {self.type!r} has no artifact(s) {', '.join(unknown)}.")
+        if values and set(values) != declared:
+            raise ConfigError(f"view {self.type!r} needs all its artifacts ({', '.join(sorted(declared))}); got "
+                              f"{', '.join(sorted(values))}.")
         return replace(self, **values) if values else self
 
     def expensive(self) -> bool:

@@ -100,7 +100,10 @@ class LanguageModel(View):
         key = hashlib.sha256(bytes(self.weights)).hexdigest() + json.dumps(self.config, sort_keys=True)
         if key not in _MODULES:
             module = RNALM(LMConfig.from_json(self.config))
-            module.load_state_dict(load(bytes(self.weights)), strict=False)
+            missing, unexpected = module.load_state_dict(load(bytes(self.weights)), strict=False)
+            if set(missing) - {"cls.predictions.decoder.weight"} or unexpected:
+                raise ConfigError("the language model's weights do not fit its config "
+                                  f"({', '.join((missing + unexpected)[:3])} ...).")
             _MODULES.clear()  # keep one: views of one model share it
             _MODULES[key] = module.eval()
         return _MODULES[key]
@@ -114,12 +117,11 @@ class LanguageModel(View):
     def transform(self, dataset: Dataset) -> np.ndarray:
         import torch
 
+        from rnalabel.io.lm import nucleotide_ids
         from rnalabel.models.rnalm import encode_rna
 
         module = self._module()
-        ids_of = {t: i for i, t in enumerate(self.vocab)}
-        if "U" not in ids_of and "T" in ids_of:
-            ids_of["U"] = ids_of["T"]
+        ids_of = nucleotide_ids(list(self.vocab))
         keep = min(self.length, module.config.max_nucleotides)
         out = np.zeros((len(dataset), module.config.hidden_size, self.length), dtype=np.float32)
         with torch.inference_mode():

@@ -8,8 +8,9 @@ individual words and converted into feature vectors ... a sequence window of 120
 * :meth:`Word2Vec.fit` trains gensim's skip-gram (``sg=1``) on the **training** sequences only, with one worker
   thread, a fixed seed and a stable word hash, so that it is deterministic from one process to the next; the vectors of all 4**k k-mers (zeros for a k-mer the
   training data never had) are kept in lexicographic k-mer order (:func:`rnalabel.views.kmer.kmer_names`);
-* :meth:`Word2Vec.transform` gives ``(N, dim, length)``: the vector of the k-mer starting at each position, zero
-  where a k-mer runs past the end, holds N, or past ``length`` (a longer sequence is cut there);
+* :meth:`Word2Vec.transform` gives ``(N, dim, length)``: the vector of the k-mer starting at each of the first
+  ``length`` positions, zero where a k-mer runs past the sequence's end or holds N (a longer sequence gives its
+  first ``length`` k-mers);
 * the vectors and the vocabulary are artifacts of the view (:meth:`rnalabel.views.base.View.artifacts`): a model
   bundle stores them as ``artifacts/view.<name>.vectors.npy`` and ``.vocabulary.json``, with checksums, never
   pickled; loading checks the vocabulary against the k-mers the view expects.
