@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -28,6 +29,15 @@ def safe_filename(name: Any, *, limit: int = 80) -> str:
     (``..``, a hidden file) or is empty gets a ``_`` in front, so it can never leave the folder it is written in."""
     text = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in str(name))[:limit]
     return "_" + text if not text or text.startswith(".") else text
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, as hex (read in 1 MiB pieces)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def jsonable(obj: Any) -> Any:

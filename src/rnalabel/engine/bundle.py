@@ -34,6 +34,7 @@ from torch import nn
 
 from rnalabel import __version__
 from rnalabel.data import Dataset, Windows, atomic_path, jsonable, label_index, write_text_atomic
+from rnalabel.data.files import sha256_file
 from rnalabel.engine.inputs import make_units
 from rnalabel.engine.kinds import Kind, get_kind
 from rnalabel.engine.recipe import Recipe
@@ -185,13 +186,6 @@ def _labels_digest(labels: list[str]) -> str:
     return hashlib.sha256(json.dumps([str(n) for n in labels]).encode()).hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def make_card(model: Bundle) -> dict[str, Any]:
     """The JSON card of ``model`` (without the checksums, which :func:`save_model` adds)."""
@@ -231,7 +225,7 @@ def _write_artifact(d: Path, name: str, art: Artifact) -> dict[str, str]:
             tmp.write_text(json.dumps(jsonable(art.value)))
         else:
             tmp.write_bytes(bytes(art.value))
-    return {"file": rel, "format": art.format, "sha256": _sha256(d / rel), "description": art.description}
+    return {"file": rel, "format": art.format, "sha256": sha256_file(d / rel), "description": art.description}
 
 
 def save_model(model: Bundle, directory: str | os.PathLike) -> Path:
@@ -257,7 +251,7 @@ def save_model(model: Bundle, directory: str | os.PathLike) -> Path:
             fmt = "npy" if isinstance(value, np.ndarray) else "bytes" if isinstance(value, bytes | bytearray) else "json"
             arts[f"{VIEW_ARTIFACT}{vname}.{key}"] = Artifact(value, fmt, f"{view.type} view {vname!r}: {key}")
     card["artifacts"] = {name: _write_artifact(d, name, art) for name, art in arts.items()}
-    card["weights"] = {"file": WEIGHTS, "sha256": _sha256(d / WEIGHTS)}
+    card["weights"] = {"file": WEIGHTS, "sha256": sha256_file(d / WEIGHTS)}
     write_text_atomic(d / CARD, json.dumps(card, indent=2) + "\n")
     model.card = dict(card)
     return d
@@ -346,7 +340,7 @@ def _read_artifact(d: Path, name: str, entry: Any) -> Artifact:
         raise ModelFileError(f"artifact {name!r} has unknown format {fmt!r}.", path=card)
     if not path.is_file():
         raise ModelFileError(f"artifact {name!r} is missing.", path=d / rel, remedy="copy the whole run folder.")
-    if _sha256(path) != entry["sha256"]:
+    if sha256_file(path) != entry["sha256"]:
         raise ModelFileError(f"artifact {name!r} does not match the checksum recorded in card.json (damaged or "
                              "swapped).", path=d / rel, remedy="copy the run folder again from where it was trained.")
     try:
@@ -387,7 +381,7 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
     if expected is None and card.get("format_version") == FORMAT_VERSION:
         raise ModelFileError("the model card lacks the checksum of the weights (weights.sha256).", path=d / CARD,
                              remedy="re-save the model with save_model, or copy the run folder again.")
-    if expected and _sha256(wpath) != expected:
+    if expected and sha256_file(wpath) != expected:
         raise ModelFileError(
             "the weights file does not match the checksum recorded in card.json (damaged or swapped).",
             path=wpath,

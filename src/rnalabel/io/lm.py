@@ -17,7 +17,6 @@ Other architectures (RNA-FM's own naming, for instance) are not read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from typing import Any
 import torch
 
 from rnalabel import __version__
-from rnalabel.data.files import atomic_path, jsonable, write_text_atomic
+from rnalabel.data.files import atomic_path, jsonable, sha256_file, write_text_atomic
 from rnalabel.errors import ConfigError, ModelFileError
 from rnalabel.models.rnalm import RNALM, VOCAB, LMConfig
 
@@ -84,13 +83,6 @@ def nucleotide_ids(vocab: list[str]) -> dict[str, int]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def save_lm(directory: str | os.PathLike, module: RNALM, *, vocab: tuple[str, ...] | list[str] = VOCAB,
             info: dict[str, Any] | None = None) -> Path:
@@ -105,7 +97,7 @@ def save_lm(directory: str | os.PathLike, module: RNALM, *, vocab: tuple[str, ..
     write_text_atomic(d / "config.json", json.dumps(module.config.to_json(), indent=2) + "\n")
     write_text_atomic(d / "vocab.txt", "\n".join(vocab) + "\n")
     card = {"format": LM_FORMAT, "format_version": 1, "rnalabel_version": __version__,
-            "config": module.config.to_json(), "files": {f: _sha256(d / f) for f in FILES}, **jsonable(info or {})}
+            "config": module.config.to_json(), "files": {f: sha256_file(d / f) for f in FILES}, **jsonable(info or {})}
     write_text_atomic(d / "card.json", json.dumps(card, indent=2) + "\n")
     return d
 
@@ -146,7 +138,7 @@ def load_lm(directory: str | os.PathLike, *, device: str | torch.device = "cpu")
             raise ModelFileError("card.json lacks the checksums of the weights and config.", path=d / "card.json",
                                  remedy="copy the LM folder again from where it was written.")
         for f in FILES:
-            if (d / f).exists() and (f in sums or f == "vocab.txt") and _sha256(d / f) != sums.get(f):
+            if (d / f).exists() and (f in sums or f == "vocab.txt") and sha256_file(d / f) != sums.get(f):
                 raise ModelFileError(f"{f} does not match the checksum in card.json (damaged or swapped).",
                                      path=d / f, remedy="copy the LM folder again.")
     try:
