@@ -28,7 +28,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 import warnings
@@ -38,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rbp31 import git_commit  # noqa: E402
+from rbp31 import git_commit, reproduce_footer  # noqa: E402
 
 from rnalabel import Dataset, fit, load_recipe  # noqa: E402
 from rnalabel.data import split_iterative, write_text_atomic  # noqa: E402
@@ -180,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
+    commit = git_commit()
     seeds = [int(s) for s in args.seeds.split(",")]
     settings = {"6 labels": None, "4 labels (the paper's)": FOUR}
     results: dict[str, dict[str, list[dict[str, float]]]] = {}
@@ -224,10 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in vals) + " |")
     if args.lm:
         lines += lm_section(args.lm, full)
-    cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
-    lines += ["", "## Reproduce", "", "```", cmd, "```", "",
-              f"Git commit `{git_commit()}`; {(time.perf_counter() - t0) / 60:.1f} min; "
-              f"{time.strftime('%Y-%m-%d %H:%M')}.", ""]
+    lines += reproduce_footer(commit, t0)
     write_text_atomic(args.out, "\n".join(lines))
     print("\n".join(lines))
 

@@ -72,6 +72,15 @@ PUBLISHED = {
 ARMS = ("multitask", "single", "deepbind")
 
 
+def reproduce_footer(commit: str, t0: float) -> list[str]:
+    """The "Reproduce" section every result file ends with: the command line, the commit the run started at, the
+    wall time and the date."""
+    cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
+    return ["", "## Reproduce", "", "```", cmd, "```", "",
+            f"Git commit `{commit}` (at the start of the run); {(time.perf_counter() - t0) / 60:.1f} min; "
+            f"{time.strftime('%Y-%m-%d %H:%M')}.", ""]
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)

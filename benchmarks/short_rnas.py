@@ -18,7 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 import warnings
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rbp31 import git_commit  # noqa: E402
+from rbp31 import git_commit, reproduce_footer  # noqa: E402
 
 from rnalabel import Dataset, fit, load_recipe, predict  # noqa: E402
 from rnalabel.data import write_text_atomic  # noqa: E402
@@ -73,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=12, help="epoch cap, as rnalabel demo")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    commit = git_commit()
     ds = make_demo_dataset(5000, seed=0)
     runs = [measure(f, ds, args.epochs) for f in (0.0, args.fraction)]
     names = runs[0]["labels"]
@@ -103,10 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     for i, name in enumerate(MIRNAS):
         lines.append(f"| {name} | {' '.join(f'{v:.3f}' for v in runs[0]['mirna'][i])} | "
                      f"{' '.join(f'{v:.3f}' for v in runs[1]['mirna'][i])} |")
-    cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
-    lines += ["", "## Reproduce", "", "```", cmd, "```", "",
-              f"Git commit `{git_commit()}`; {(time.perf_counter() - t0) / 60:.1f} min; "
-              f"{time.strftime('%Y-%m-%d %H:%M')}.", ""]
+    lines += reproduce_footer(commit, t0)
     write_text_atomic(args.out, "\n".join(lines))
     print("\n".join(lines))
 
