@@ -11,6 +11,7 @@ from torch import nn
 
 from rnalabel.data import Dataset
 from rnalabel.data.sequence import encode
+from rnalabel.data.shuffle import dinucleotide_shuffle, shuffle_tokens
 from rnalabel.engine.bundle import Bundle
 from rnalabel.engine.recipe import Recipe
 from rnalabel.errors import InputError, LabelError
@@ -21,7 +22,6 @@ from rnalabel.explain import (
     low_score_baseline,
     prepare_windows,
 )
-from rnalabel.explain.shuffle import dinucleotide_shuffle, shuffle_tokens
 from rnalabel.models.registry import InputSpec
 from rnalabel.views import AminoAcid, Dipeptide, OneHot
 

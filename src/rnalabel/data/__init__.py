@@ -5,7 +5,8 @@ the synthetic demo data.
 Modules: :mod:`~rnalabel.data.sequence` (RNA alphabet, tokens, validation), :mod:`~rnalabel.data.protein`
 (amino-acid alphabet, :class:`ProteinSet`), :mod:`~rnalabel.data.dataset` (:class:`Dataset`, Parquet),
 :mod:`~rnalabel.data.windows` (fixed-width windows), :mod:`~rnalabel.data.splits` (iterative stratification),
-:mod:`~rnalabel.data.augment` (shortened training copies), :mod:`~rnalabel.data.files` (atomic writes, JSON),
+:mod:`~rnalabel.data.augment` (shortened training copies), :mod:`~rnalabel.data.shuffle` (dinucleotide
+shuffles), :mod:`~rnalabel.data.files` (atomic writes, JSON),
 :mod:`~rnalabel.data.published_motifs` (published RBP motifs, IUPAC helpers), :mod:`~rnalabel.data.synthetic`
 (the embedded demo data).
 """

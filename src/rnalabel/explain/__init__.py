@@ -3,13 +3,14 @@ attribution maps and logos; motifs from seqlets compared with published RBP moti
 
 Modules: :mod:`~rnalabel.explain.core` (the windows being explained, the Attributions result, one label's
 scores), :mod:`~rnalabel.explain.attribution` (integrated gradients), :mod:`~rnalabel.explain.baselines`
-(low-score, zero, dinucleotide-shuffle references), :mod:`~rnalabel.explain.shuffle` (dinucleotide shuffles),
+(low-score, zero, dinucleotide-shuffle references), :func:`~rnalabel.data.shuffle.shuffle_tokens` (dinucleotide shuffles),
 :mod:`~rnalabel.explain.mutagenesis` (ISM), :mod:`~rnalabel.explain.motifs` (seqlets, PWMs, similarity, MEME),
 :mod:`~rnalabel.explain.plots` (PNG maps and logos), :mod:`~rnalabel.explain.run` (one call per label, and the
 files of ``rnalabel explain``). Each view puts its own attributions on the nucleotides
 (:meth:`rnalabel.views.base.View.to_nucleotides`).
 """
 
+from rnalabel.data.shuffle import dinucleotide_shuffle, shuffle_tokens
 from rnalabel.explain.attribution import integrated_gradients
 from rnalabel.explain.baselines import (
     BASELINES,
@@ -31,7 +32,6 @@ from rnalabel.explain.motifs import (
 )
 from rnalabel.explain.mutagenesis import in_silico_mutagenesis
 from rnalabel.explain.run import LabelExplanation, explain, explain_run, write_explanation
-from rnalabel.explain.shuffle import dinucleotide_shuffle, shuffle_tokens
 
 __all__ = [
     "integrated_gradients", "in_silico_mutagenesis", "explain", "explain_run", "write_explanation",

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from rnalabel.data import Dataset
+from rnalabel.data.shuffle import shuffle_tokens
 from rnalabel.engine.bundle import Bundle
 from rnalabel.errors import InputError
 from rnalabel.explain.core import AttributionWarning, Windows, label_scores, prepare_windows
-from rnalabel.explain.shuffle import shuffle_tokens
 
 BASELINES = ("low-score", "zero", "shuffle")
 

@@ -1,6 +1,7 @@
 """Dinucleotide shuffling: random sequences with exactly the dinucleotide counts of a given one.
 
-Used as the "shuffle" reference of integrated gradients and as a null background for motifs. The walk follows
+Used as the "shuffle" reference of integrated gradients, as a null background for motifs, and as composition-matched
+controls for the similarity index (miRNAs that cannot be told apart by composition). The walk follows
 Altschul & Erikson (1985): a sequence is an Eulerian path through its dinucleotide graph; keeping, for each
 letter, the edge by which the original sequence last leaves it (these last exits form a tree towards the final
 letter) and permuting all other successor lists gives another Eulerian path, i.e. another sequence with the same
