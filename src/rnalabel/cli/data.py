@@ -87,8 +87,10 @@ def import_(
 @data_app.command("build")
 @friendly
 def build(
-    kind: str = typer.Argument(..., metavar="DATASET", help="eclip | rbp31 | mirloc"),
-    root: Path = typer.Option(..., "--root", help="Folder of the data set (for mirloc: the folder or its CSV)."),
+    kind: str = typer.Argument(..., metavar="DATASET", help="eclip | rbp31 | mirloc | binding-sites | mirna-binding"),
+    root: Path = typer.Option(..., "--root", help="Folder of the data set (mirloc: the folder or its CSV; "
+                              "binding-sites: the data folder holding eclip/, rbp31/, deepmirbp/; mirna-binding: "
+                              "deepmirbp/Data/miRNA)."),
     out: Path = typer.Option(..., "--out", "-o", help="Parquet dataset to write."),
     split: str = typer.Option("0.7,0.1,0.2", "--split",
                               help="train,val,test fractions (iterative stratification), or none. rbp31 keeps "
@@ -99,6 +101,14 @@ def build(
     experiments: str = typer.Option(None, "--experiments",
                                     help="eclip/rbp31: comma-separated subset of experiments (default all)."),
     labels: str = typer.Option(None, "--labels", help="mirloc: comma-separated compartments (default all 6)."),
+    max_per_class: int = typer.Option(None, "--max-per-class",
+                                      help="binding-sites: bound and unbound sites kept per experiment (default all)."),
+    positives_only: bool = typer.Option(False, "--positives-only", help="binding-sites: bound sites only (for "
+                                        "rnalabel index)."),
+    layout: str = typer.Option("multitask", "--layout", help="binding-sites: multitask (a label per experiment) "
+                               "or binary (one label, bound)."),
+    negatives: str = typer.Option("shuffled", "--negatives", help="mirna-binding: shuffled (dinucleotide "
+                                  "shuffles) or paper (reversed and reverse-complementary miRNAs)."),
 ) -> None:
     """Build a multi-label dataset from a public data set folder and write it as Parquet."""
     from rnalabel.errors import InputError
@@ -112,7 +122,8 @@ def build(
         raise InputError(f"--n-negative {n_negative!r} is not a count.", remedy="give an integer or 'all'.")
     with _parquet_out(out) as tmp:
         ds = build_dataset(kind, root, split=_fractions(split), seed=seed, n_negative=n_neg,
-                           experiments=_csv(experiments), labels=_csv(labels))
+                           experiments=_csv(experiments), labels=_csv(labels), max_per_class=max_per_class,
+                           positives_only=positives_only, layout=layout, negatives=negatives)
         ds.to_parquet(tmp)
     _summary(ds, out)
 

@@ -504,8 +504,12 @@ def short_input_note(model: Bundle, dataset: Dataset) -> str | None:
     model was trained without shortened copies (``short_copies``), so their padding may be scored as binding.
 
     The shortest training length is read from the card (``training.lengths``); cards without it (the first
-    release's) fall back to a windowed model's window. None when there is nothing to say.
+    release's) fall back to a windowed model's window. None when there is nothing to say, and for a model that
+    never reads padding (``masks_zero_padding``, e.g. DeepMiRBP's packed BiLSTM) whose views all pad with 0.
     """
+    if getattr(model.module, "masks_zero_padding", False) and all(
+            getattr(v, "pad_value", None) == 0 for v in model.views.values()):
+        return None
     training = model.card.get("training") or {}
     if training.get("short_copies", 0) or not len(dataset) or all(s.kind == "sequence" for s in model.inputs):
         return None  # copies taught it, nothing to say, or no view has padding (per-sequence views only)

@@ -292,14 +292,26 @@ def training_stages(module: nn.Module, requested: Sequence[str] | None = None) -
     return [s for s in available if s in requested]
 
 
-def load_init_state(module: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
-    """Load some of a model's weights by name (e.g. pre-trained parts); unknown names or shapes raise."""
+def load_init_state(module: nn.Module, state: Mapping[str, torch.Tensor], *, strict: bool = True) -> list[str]:
+    """Load some of a model's weights by name (e.g. pre-trained parts, or a source model for transfer learning).
+
+    With ``strict`` unknown names or shapes raise; without, weights whose name or shape does not fit (an output
+    layer for another number of labels) are skipped and their names returned. No weight fitting at all raises.
+    """
     own = module.state_dict()
     bad = sorted(k for k, v in state.items() if k not in own or tuple(own[k].shape) != tuple(v.shape))
+    if not strict:
+        fit_ = {k: v for k, v in state.items() if k not in bad}
+        if not fit_:
+            raise ConfigError("none of the initial weights fits the model (another architecture or views?).",
+                              remedy="initialise from a model of the same recipe.")
+        module.load_state_dict(fit_, strict=False)
+        return bad
     if bad:
         raise ConfigError(f"init_state does not fit the model: {', '.join(bad[:5])}"
                           f"{' ...' if len(bad) > 5 else ''} (unknown name or other shape).")
     module.load_state_dict(dict(state), strict=False)
+    return []
 
 
 def fit(
@@ -311,6 +323,7 @@ def fit(
     devices: int | str = 1,
     stages: Sequence[str] | None = None,
     init_state: Mapping[str, torch.Tensor] | None = None,
+    init_strict: bool = True,
 ) -> tuple[Bundle, FitReport]:
     """Train ``recipe`` on ``dataset`` and return the trained :class:`~rnalabel.engine.bundle.Bundle`.
 
@@ -345,8 +358,14 @@ def fit(
         Run only these of the model's training stages (e.g. ``["fusion"]`` after ``init_state`` brought
         pre-trained parts). Default is None (all).
     init_state : mapping of str to torch.Tensor, optional
-        Weights loaded (by name, non-strict) into the freshly built model before training; every key must exist
-        in the model with the same shape. Default is None.
+        Weights loaded (by name) into the freshly built model before training; every key must exist in the
+        model with the same shape. Default is None.
+    init_strict : bool
+        False skips the ``init_state`` weights that do not fit (transfer learning from a model with another
+        output layer); their names go into the card (``training.init_skipped``). Default is True.
+
+    The dataset's ``provenance["label_info"]`` (what each label means, e.g. the proteins of an experiment), when
+    it has one, becomes the bundle's ``label_info``.
 
     Returns
     -------
@@ -385,8 +404,9 @@ def fit(
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     module = build_model(recipe.model, inputs=inputs, n_labels=dataset.n_labels, params=recipe.params)
+    init_skipped = None
     if init_state is not None:
-        load_init_state(module, init_state)
+        init_skipped = load_init_state(module, init_state, strict=init_strict)
     stage_list = training_stages(module, stages)
     pw = positive_weights(train_ds.labels, cfg.pos_weight)
     untrained = untrained_labels(train_ds)
@@ -434,6 +454,8 @@ def fit(
     model = Bundle(
         module=module, recipe=fitted, views=views, inputs=inputs, label_names=list(dataset.label_names),
         window=window, stride=stride, thresholds=np.full(dataset.n_labels, 0.5), kind=kind,
+        label_info={n: dict(v) for n, v in (dataset.provenance.get("label_info") or {}).items()
+                    if n in dataset.label_names and isinstance(v, dict)},
     )
     val_scores = forward_arrays(model, x_va, device=dev)
     model.thresholds = choose_thresholds(va_u.labels, val_scores)
@@ -467,6 +489,7 @@ def fit(
             "lengths": {"min": int(train_ds.lengths.min()), "max": int(train_ds.lengths.max())},
             "short_copies": len(fit_ds) - len(train_ds),
             **({"stages": list(stage_list)} if stage_list != [None] else {}),
+            **({"init_skipped": init_skipped} if init_skipped else {}),
         },
         **({"untrained_labels": untrained} if untrained else {}),
         "metrics": {"val": val_metrics.to_dict(), **({"test": test_metrics.to_dict()} if test_metrics else {})},

@@ -392,7 +392,7 @@ def build_mirna_localization(root_csv: str | os.PathLike, *, labels: Sequence[st
 
 
 # one entry point --------------------------------------------------------------------------------------------------
-BUILDERS = ("eclip", "rbp31", "mirloc")
+BUILDERS = ("eclip", "rbp31", "mirloc", "binding-sites", "mirna-binding")
 
 
 def build(
@@ -404,15 +404,25 @@ def build(
     n_negative: int | None = ECLIP_N_NEGATIVE,
     experiments: Sequence[str] | None = None,
     labels: Sequence[str] | None = None,
+    max_per_class: int | None = None,
+    positives_only: bool = False,
+    layout: str = "multitask",
+    negatives: str = "shuffled",
 ) -> Dataset:
     """Build a multi-label dataset by name and assign a split (what ``rnalabel data build`` runs).
 
     Parameters
     ----------
     kind : str
-        "eclip", "rbp31" or "mirloc".
+        "eclip", "rbp31", "mirloc", "binding-sites" (DeepMiRBP's pooled sites: root is the data folder holding
+        eclip/, rbp31/ and deepmirbp/; see :func:`rnalabel.io.binding_sites.build_binding_sites`) or
+        "mirna-binding" (AGO-bound miRNAs against negatives, split by seed family: root is
+        ``deepmirbp/Data/miRNA``; see :func:`rnalabel.io.binding_sites.build_mirna_binding`). The last two come
+        with their own split (``split`` fractions are used by mirna-binding for its family split, ignored by
+        binding-sites, whose test part is the published RBP-31 test parts plus 10 % of the rest).
     root : path
-        The dataset folder (``eclip``, ``rbp31``, ``mirna_localization`` or its CSV).
+        The dataset folder (``eclip``, ``rbp31``, ``mirna_localization`` or its CSV, the data folder, the miRNA
+        folder).
     split : (float, float, float) or None
         Train/val/test fractions for :func:`rnalabel.data.split_iterative`. For rbp31 the published test part
         is kept and only the training part is divided into train and val in the ratio of the first two
@@ -426,6 +436,11 @@ def build(
         eclip and rbp31: a subset of experiments. Default is all.
     labels : sequence of str, optional
         mirloc only: the compartments. Default is all six.
+    max_per_class, positives_only, layout : binding-sites only
+        Sites per class and experiment (None: all); only bound sites (for an index); "multitask" (one label per
+        experiment) or "binary" (one label ``bound``).
+    negatives : "shuffled" or "paper"
+        mirna-binding only.
 
     Returns
     -------
@@ -438,6 +453,21 @@ def build(
         ds = build_rbp31_multitask(root, experiments=experiments)
     elif kind == "mirloc":
         ds = build_mirna_localization(root, labels=labels)
+    elif kind == "binding-sites":
+        from rnalabel.io.binding_sites import build_binding_sites, collapse_bound
+
+        if layout not in ("multitask", "binary"):
+            raise InputError(f"unknown layout {layout!r}.", remedy="choose multitask or binary.")
+        ds = build_binding_sites(root, experiments=experiments, max_per_class=max_per_class,
+                                 positives_only=positives_only, seed=seed)
+        ds = collapse_bound(ds) if layout == "binary" else ds
+        split = None
+    elif kind == "mirna-binding":
+        from rnalabel.io.binding_sites import build_mirna_binding
+
+        ds = build_mirna_binding(root, negatives=negatives, seed=seed,
+                                 **({"fractions": tuple(split)} if split is not None else {}))
+        split = None
     else:
         raise InputError(f"unknown dataset {kind!r}.", remedy=f"choose one of {', '.join(BUILDERS)}.")
     if split is not None:
