@@ -3,6 +3,8 @@
 * :func:`train_run`: dataset + recipe -> run folder (model card, weights, metrics, history, curves).
 * :func:`evaluate_run`: run folder + labelled data -> metrics (JSON) and curves (PNG).
 * :func:`predict_run`: run folder + sequences -> per-sequence (and per-window) TSV.
+* :func:`index_run`: embedding model + binding sites -> model folder with a similarity index (DeepMiRBP).
+* :func:`rank_run`: model with an index + miRNAs (or miRBase names) -> proteins ranked per miRNA (TSV).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ def _dataset(data: Dataset | str | os.PathLike) -> Dataset:
     return data if isinstance(data, Dataset) else read_input(data)
 
 
+def _card_digest(run: str | os.PathLike) -> str:
+    from rnalabel.data.files import sha256_file
+
+    return sha256_file(Path(run) / "card.json")
+
+
 def train_run(
     data: Dataset | str | os.PathLike,
     recipe: Recipe | str = "multiresbind",
@@ -38,6 +46,7 @@ def train_run(
     device: str | None = None,
     devices: int | str = 1,
     overwrite: bool = False,
+    init: str | os.PathLike | None = None,
     **train_overrides,
 ) -> tuple[Bundle, FitReport]:
     """Train a recipe on a dataset and write the run folder ``out``, all or nothing.
@@ -64,6 +73,10 @@ def train_run(
     overwrite : bool
         Replace an existing run folder (one that holds a card.json); without it a folder holding files is
         refused. Default is False.
+    init : path, optional
+        A run folder whose weights start the training (transfer learning, e.g. DeepMiRBP's source model
+        fine-tuned on miRNAs): weights with the same name and shape are loaded, the others (an output layer for
+        another number of labels) start fresh and are listed in the card. Default is None (random start).
     **train_overrides
         Any :class:`rnalabel.engine.recipe.TrainConfig` field (``max_epochs``, ``batch_size``, ``lr``, ``seed`` ...);
         None values are ignored.
@@ -79,7 +92,17 @@ def train_run(
             rec = replace(rec, window=rec.window if window is None else window,
                           stride=rec.stride if stride is None else stride)
         rec = rec.with_train(**train_overrides)
-        model, report = fit(rec, ds, progress=progress, device=device, devices=devices)
+        init_state = None
+        if init is not None:
+            src = load_model(init)
+            if src.recipe.model != rec.model:
+                raise InputError(f"--init {init} is a {src.recipe.model!r} model; the recipe trains {rec.model!r}.",
+                                 remedy="initialise from a model of the same architecture.")
+            init_state = src.module.state_dict()
+        model, report = fit(rec, ds, progress=progress, device=device, devices=devices, init_state=init_state,
+                            init_strict=False)
+        if init is not None:
+            model.card["training"]["init_from"] = {"path": str(init), "card_sha256": _card_digest(init)}
         save_model(model, folder)
         write_text_atomic(folder / "metrics.json", json.dumps(model.card["metrics"], indent=2) + "\n")
         write_history(report.history, folder / "history.tsv")
@@ -161,3 +184,120 @@ def predict_run(
         if windows_tmp is not None:
             preds.to_tsv(windows_tmp, windows=True)
     return preds
+
+
+def index_run(
+    model_dir: str | os.PathLike,
+    sites: Dataset | str | os.PathLike,
+    null: Dataset | str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    k: int = 10,
+    n_null: int = 10,
+    center: bool = True,
+    batch_size: int = 512,
+    progress: bool = True,
+    overwrite: bool = False,
+    seed: int = 0,
+) -> Bundle:
+    """Embed every bound site of ``sites`` with an embedding model and write the model with its similarity index
+    into the folder ``out``, all or nothing (see :func:`rnalabel.engine.similarity.build_index`)."""
+    from rnalabel.engine.similarity import build_index
+
+    with atomic_dir(out, overwrite=overwrite) as folder:
+        model = load_model(model_dir)
+        build_index(model, _dataset(sites), _dataset(null), k=k, n_null=n_null, center=center,
+                    batch_size=batch_size, progress=progress, seed=seed)
+        model.card.setdefault("index", {})["built_from"] = {"model": str(model_dir), "sites": str(sites),
+                                                            "null": str(null)}
+        save_model(model, folder)
+    return model
+
+
+def rank_run(
+    model_dir: str | os.PathLike,
+    queries: Dataset | str | os.PathLike | list[str],
+    out: str | os.PathLike | None = None,
+    *,
+    top: int | None = 10,
+    n_sites: int = 3,
+    mirbase: str | os.PathLike | None = None,
+    batch_size: int = 512,
+    new_proteins: list | None = None,
+    neighbours: int = 3,
+):
+    """Rank the proteins of a model's similarity index for each query RNA; write a TSV when ``out`` is given.
+
+    ``queries`` is a Dataset, a sequence file, or a list of miRBase names looked up in ``mirbase`` (see
+    :func:`rnalabel.io.mirbase.lookup_mirnas`). ``new_proteins`` (:class:`rnalabel.io.protein_features.
+    ProteinFeatures` of proteins without binding data) are scored through their ``neighbours`` most similar
+    proteins with data (:func:`rnalabel.engine.proteins.zero_shot`; the model needs a protein encoder) and ranked
+    with the others; their experiment column reads ``zero-shot via ...``.
+    """
+    from rnalabel.engine.similarity import load_index, rank
+    from rnalabel.io.mirbase import lookup_mirnas
+
+    with atomic_paths(out) as (out_tmp,):
+        model = load_model(model_dir)
+        index = load_index(model)
+        ds = lookup_mirnas(queries, mirbase) if isinstance(queries, list) else _dataset(queries)
+        ranking = rank(model, ds, top=None if new_proteins else top, n_sites=n_sites, batch_size=batch_size,
+                       index=index)
+        if new_proteins:
+            from rnalabel.engine.proteins import zero_shot
+
+            extra = zero_shot(model, ds, new_proteins, neighbours=neighbours, batch_size=batch_size)
+            rows = []
+            for qid in ranking.ids:
+                mine = [r for r in ranking.rows if r["id"] == qid] + [
+                    {"id": qid, "protein": z["protein"], "score": z["score"], "cosine": float("nan"),
+                     "experiment": "zero-shot via " + ",".join(f"{p}({c:.2f})" for p, c, _ in z["neighbours"]),
+                     "sites": []} for z in extra if z["id"] == qid]
+                mine.sort(key=lambda r: (-r["score"], r["protein"]))
+                for k, r in enumerate(mine[: top or len(mine)], start=1):
+                    rows.append({**r, "rank": k})
+            ranking.rows = rows
+        if out_tmp is not None:
+            ranking.to_tsv(out_tmp)
+    return ranking
+
+
+def proteins_run(
+    model_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    pssm_dir: str | os.PathLike | None = None,
+    fasta: list[str | os.PathLike] | None = None,
+    epochs: int = 150,
+    seed: int = 0,
+    overwrite: bool = False,
+) -> tuple[Bundle, list[str], list[float]]:
+    """Train the protein encoder of a model with a similarity index on the index's proteins that have a profile on
+    disk, and write the model with it into ``out`` (all or nothing). Returns (bundle, proteins without a profile,
+    loss per epoch)."""
+    from rnalabel.engine.proteins import (
+        attach_protein_encoder,
+        protein_groups,
+        rna_side_similarity,
+        train_protein_encoder,
+    )
+    from rnalabel.engine.similarity import load_index
+    from rnalabel.io.protein_features import known_protein_features
+
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise InputError(f"epochs must be a whole number of at least 1, got {epochs!r}.")
+    with atomic_dir(out, overwrite=overwrite) as folder:
+        model = load_model(model_dir)
+        index = load_index(model)
+        feats, missing = known_protein_features(sorted(protein_groups(index)), pssm_dir=pssm_dir, fasta=fasta)
+        if len(feats) < 3:
+            raise InputError(f"only {len(feats)} of the index's proteins have a profile on disk.",
+                             remedy="give --pssm-dir (PSSMs named <GENE>_HUMAN.pssm) and/or --fasta with their "
+                                    "sequences.")
+        target = rna_side_similarity(index, [f.name for f in feats])
+        enc, history = train_protein_encoder(feats, target, epochs=epochs, seed=seed)
+        attach_protein_encoder(model, enc, feats, info={"without_profile": missing, "epochs": epochs,
+                                                        "final_loss": history[-1], "seed": seed,
+                                                        "target": "cosine of site centroids (RNA-side similarity)"})
+        save_model(model, folder)
+    return model, missing, history

@@ -1,7 +1,8 @@
 """The ``rnalabel`` command line: one command per operation, each a thin call into the Python API.
 
 One module per command group (:mod:`~rnalabel.cli.model`: train, evaluate, predict, recipes;
-:mod:`~rnalabel.cli.data`; :mod:`~rnalabel.cli.explain`; :mod:`~rnalabel.cli.demo`; :mod:`~rnalabel.cli.lm`); what they share (consoles,
+:mod:`~rnalabel.cli.data`; :mod:`~rnalabel.cli.explain`; :mod:`~rnalabel.cli.demo`; :mod:`~rnalabel.cli.lm`;
+:mod:`~rnalabel.cli.similarity`: index, rank; :mod:`~rnalabel.cli.proteins`); what they share (consoles,
 error printing, tables) is in :mod:`~rnalabel.cli._common`, so the command modules never import each other.
 Errors a user causes print one clear message (file, line, remedy) without a traceback, and exit with status 2.
 """
@@ -14,7 +15,7 @@ import sys
 import typer
 
 from rnalabel import __version__
-from rnalabel.cli import data, demo, explain, lm, model
+from rnalabel.cli import data, demo, explain, lm, model, proteins, similarity
 from rnalabel.cli._common import console
 from rnalabel.errors import RnalabelError
 
@@ -49,6 +50,9 @@ app.command()(model.recipes)
 app.add_typer(data.data_app, name="data")
 app.command("explain")(explain.explain)
 app.add_typer(lm.lm_app, name="lm")
+app.command("index")(similarity.index)
+app.command("rank")(similarity.rank)
+app.add_typer(proteins.proteins_app, name="proteins")
 
 
 def main() -> None:

@@ -31,6 +31,8 @@ def train(
     devices: int = typer.Option(1, "--devices", help="Number of devices; >1 trains with DDP."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
+    init: Path = typer.Option(None, "--init", help="Start from this run folder's weights (transfer learning); "
+                              "an output layer of another size starts fresh."),
 ) -> None:
     """Train a recipe on a labelled dataset and write a run folder (all or nothing)."""
     from rnalabel.engine.bundle import UntrainedLabelWarning
@@ -40,7 +42,7 @@ def train(
         model, report = train_run(
             data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
             max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
-            precision=precision, seed=seed, overwrite=overwrite,
+            precision=precision, seed=seed, overwrite=overwrite, init=init,
         )
     final = report.test or report.val
     which = "test" if report.test is not None else "validation"

@@ -1,0 +1,400 @@
+"""A similarity index over binding sites, and ranking the proteins whose sites a query RNA resembles (DeepMiRBP's
+first component; see :mod:`rnalabel.models.deepmirbp`).
+
+:func:`build_index` embeds **every** bound site of a site dataset (one label per experiment, as
+:func:`rnalabel.io.binding_sites.build_binding_sites` gives) with an ``embedding`` bundle, L2-normalises the
+vectors and stores them, grouped by experiment, in an exact inner-product faiss index (``IndexFlatIP``: inner
+product of unit vectors = cosine) inside the bundle's artifacts, with the site ids and the experiments' proteins.
+A site bound in two experiments is in both groups.
+
+Scoring a query (:func:`site_scores`): its cosine to every site of experiment j, and the mean of the ``k``
+largest (top-k mean, default k = 10). Why not the nearest site alone: the maximum of more draws is larger, so an
+experiment with 30,000 sites would beat one with 500 by count; a top-k mean is steadier, but still drifts with
+count. So each experiment's score is then **calibrated** against composition-matched controls: the same score for
+dinucleotide shuffles of query-like sequences (the ``null`` set given at build time), and the query's score is
+the z-score ``(s_j - mean_j) / sd_j`` of those controls. An experiment wins by being closer to the query than to
+its shuffles, not by having many sites. :func:`rank` ranks proteins by the best z of their experiments.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnalabel.data import Dataset, atomic_path
+from rnalabel.data.sequence import decode
+from rnalabel.data.shuffle import shuffle_tokens
+from rnalabel.engine.bundle import Artifact, Bundle
+from rnalabel.engine.forward import unit_outputs
+from rnalabel.errors import ConfigError, InputError, ModelFileError
+
+#: artifact names of the index inside a bundle
+INDEX = "index.faiss"
+INDEX_META = "index.meta"
+INDEX_SITES = "index.site_ids"
+INDEX_OFFSETS = "index.offsets"
+INDEX_NULL = "index.null"
+INDEX_CENTER = "index.center"
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - faiss-cpu is in the embed extra, installed by the Makefile
+        raise ConfigError("the similarity index needs faiss.", remedy="pip install 'rnalabel[embed]'.") from exc
+    return faiss
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    v = np.ascontiguousarray(v, dtype=np.float32)
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.maximum(norm, 1e-12)
+
+
+@dataclass
+class SiteIndex:
+    """The index part of a bundle, ready to search.
+
+    Attributes
+    ----------
+    vectors : numpy.ndarray, shape=(M, D), float32
+        Unit vectors of the sites, grouped by experiment (rows ``offsets[j]:offsets[j+1]``).
+    offsets : numpy.ndarray, shape=(K + 1,)
+    experiments : list of str
+    proteins : dict of str to list of str
+        Experiment -> gene symbols of the protein(s) it assayed.
+    site_ids : list of str, length M
+    k : int
+        Sites averaged per experiment (top-k mean).
+    null_mean, null_sd : numpy.ndarray, shape=(K,)
+        Per-experiment score of dinucleotide-shuffled controls (mean, standard deviation).
+    center : numpy.ndarray, shape=(D,), or None
+        Subtracted from every vector (sites and queries) before normalising: the mean site embedding, so that
+        cosines measure how vectors differ, not the direction all of them share. None: plain cosine.
+    meta : dict
+        Everything else recorded at build time (counts, the null set, timings).
+    """
+
+    vectors: np.ndarray
+    offsets: np.ndarray
+    experiments: list[str]
+    proteins: dict[str, list[str]]
+    site_ids: list[str]
+    k: int
+    null_mean: np.ndarray
+    null_sd: np.ndarray
+    center: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def search(self, queries: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Exact per-experiment top-k: (cosines (Q, K, k), site rows (Q, K, k)); -inf / -1 where an experiment has
+        fewer than k sites."""
+        faiss = _faiss()
+        k = self.k if k is None else k
+        q = self.unit(queries)
+        sims = np.full((len(q), len(self.experiments), k), -np.inf, dtype=np.float32)
+        rows = np.full((len(q), len(self.experiments), k), -1, dtype=np.int64)
+        for j in range(len(self.experiments)):
+            a, b = int(self.offsets[j]), int(self.offsets[j + 1])
+            kk = min(k, b - a)
+            if kk == 0:
+                continue
+            d, i = faiss.knn(q, self.vectors[a:b], kk, metric=faiss.METRIC_INNER_PRODUCT)
+            sims[:, j, :kk] = d
+            rows[:, j, :kk] = i + a
+        return sims, rows
+
+    def unit(self, vectors: np.ndarray) -> np.ndarray:
+        """Raw embeddings as the index compares them: centred (when it centres), unit length."""
+        v = np.asarray(vectors, dtype=np.float32)
+        return _normalise(v - self.center[None, :] if self.center is not None else v)
+
+    def raw_scores(self, queries: np.ndarray) -> np.ndarray:
+        """Top-k mean cosine per query and experiment, shape (Q, K)."""
+        return _topk_mean(self.search(queries)[0])
+
+    def calibrate(self, null_vectors: np.ndarray) -> SiteIndex:
+        """Set the per-experiment mean and sd of the scores of control queries (raw embeddings)."""
+        raw = self.raw_scores(null_vectors)
+        self.null_mean = raw.mean(axis=0)
+        self.null_sd = np.maximum(raw.std(axis=0, ddof=1), 1e-6)
+        return self
+
+    def z_scores(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(z (Q, K), top-k mean (Q, K), nearest cosines (Q, K, k), nearest rows (Q, K, k)) of raw query
+        embeddings; experiments without sites get z = -inf."""
+        sims, rows = self.search(queries)
+        raw = _topk_mean(sims)
+        z = (raw - self.null_mean[None, :]) / self.null_sd[None, :]
+        z[:, self.sizes == 0] = -np.inf
+        return z, raw, sims, rows
+
+    @classmethod
+    def from_vectors(cls, vectors: np.ndarray, bound: np.ndarray, experiments: list[str], *,
+                     proteins: dict[str, list[str]] | None = None, site_ids: list[str] | None = None, k: int = 10,
+                     center: bool = True) -> SiteIndex:
+        """An (uncalibrated) index of raw site embeddings ``vectors`` (N, D); ``bound`` (N, K) says which
+        experiments each site belongs to (a site in two experiments goes in twice)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        c = vectors.mean(axis=0) if center else None
+        rows, offsets = [], [0]
+        for j in range(bound.shape[1]):
+            r = np.flatnonzero(bound[:, j])
+            rows.append(r)
+            offsets.append(offsets[-1] + len(r))
+        order = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        si = cls(vectors=np.empty((0, vectors.shape[1]), dtype=np.float32), offsets=np.asarray(offsets),
+                 experiments=list(experiments), proteins=proteins or {e: [e] for e in experiments},
+                 site_ids=[str(i) for i in order] if site_ids is None else [site_ids[i] for i in order], k=k,
+                 null_mean=np.zeros(len(experiments)), null_sd=np.ones(len(experiments)), center=c)
+        si.vectors = np.ascontiguousarray(si.unit(vectors[order]))
+        si.meta["order"] = order
+        return si
+
+
+def _topk_mean(sims: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(sims)
+    return np.where(finite, sims, 0).sum(axis=2) / np.maximum(finite.sum(axis=2), 1)
+
+
+def _embed(bundle: Bundle, ds: Dataset, *, batch_size: int, progress: bool) -> np.ndarray:
+    if bundle.kind_info.output != "vectors":
+        raise ConfigError(f"the model is a {bundle.kind} model; a similarity index needs an embedding model.",
+                          remedy="train with a recipe of kind embedding (e.g. --recipe deepmirbp).")
+    _, vectors = unit_outputs(bundle, ds, output="embedding", batch_size=batch_size, progress=progress)
+    return vectors
+
+
+def null_controls(queries: Dataset, n: int, *, seed: int = 0) -> Dataset:
+    """``n`` dinucleotide shuffles of every query (composition-matched controls), as a Dataset."""
+    shuf = shuffle_tokens(queries.tokens, queries.lengths, n=n, seed=seed)
+    ids, seqs = [], []
+    for r in range(n):
+        for i, m in enumerate(queries.lengths):
+            ids.append(f"{queries.ids[i]}:shuffle{r}")
+            seqs.append(decode(shuf[r, i], int(m)))
+    return Dataset.from_sequences(ids, seqs, provenance={"source": "dinucleotide shuffles", "n": n, "seed": seed})
+
+
+def build_index(
+    bundle: Bundle,
+    sites: Dataset,
+    null: Dataset,
+    *,
+    k: int = 10,
+    n_null: int = 10,
+    center: bool = True,
+    label_info: dict[str, dict[str, Any]] | None = None,
+    batch_size: int = 512,
+    progress: bool = True,
+    seed: int = 0,
+) -> Bundle:
+    """Add a similarity index over the bound sites of ``sites`` to an embedding bundle (module docstring).
+
+    Parameters
+    ----------
+    bundle : Bundle
+        Of kind ``embedding``; changed in place (artifacts added) and returned.
+    sites : Dataset
+        One label per experiment; every row with a 1 goes into that experiment's group (0 and NaN are ignored).
+    null : Dataset
+        Query-like sequences (e.g. miRNAs) whose dinucleotide shuffles calibrate the scores.
+    k : int
+        Sites averaged per experiment. Default is 10.
+    n_null : int
+        Shuffles per null sequence. Default is 10.
+    center : bool
+        Subtract the mean site embedding before the cosine (see :class:`SiteIndex`). Default is True.
+    label_info : dict, optional
+        Experiment -> {"proteins": [...]}. Default is ``sites.provenance["label_info"]``, else each experiment
+        names its own protein.
+    batch_size : int
+    progress : bool
+    seed : int
+
+    Returns
+    -------
+    Bundle
+    """
+    import time
+
+    faiss = _faiss()
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputError(f"k must be a whole number of at least 1, got {k!r}.")
+    if isinstance(n_null, bool) or not isinstance(n_null, int) or n_null < 2:
+        raise InputError(f"n_null must be a whole number of at least 2, got {n_null!r}.")
+    if len(null) == 0:
+        raise InputError("the null set is empty.", remedy="give query-like sequences (e.g. miRNAs) to shuffle.")
+    pos = sites.labels == 1
+    used = np.flatnonzero(pos.any(axis=1))
+    if len(used) == 0:
+        raise InputError("the site dataset has no bound site (no label is 1).", remedy="give binding sites.")
+    t0 = time.perf_counter()
+    raw_vectors = _embed(bundle, sites.subset(used), batch_size=batch_size, progress=progress)
+    embed_s = time.perf_counter() - t0
+    info = label_info if label_info is not None else sites.provenance.get("label_info") or {}
+    experiments = list(sites.label_names)
+    proteins = {e: list((info.get(e) or {}).get("proteins") or [e]) for e in experiments}
+    si = SiteIndex.from_vectors(raw_vectors, pos[used], experiments, proteins=proteins,
+                                site_ids=[str(i) for i in sites.ids[used]], k=k, center=center)
+    t1 = time.perf_counter()
+    si.calibrate(_embed(bundle, null_controls(null, n_null, seed=seed), batch_size=batch_size, progress=False))
+    null_s = time.perf_counter() - t1
+    index = faiss.IndexFlatIP(si.vectors.shape[1])
+    index.add(si.vectors)
+    site_ids = si.site_ids
+    offsets = si.offsets
+    order = si.meta["order"]
+    meta = {
+        "experiments": experiments, "proteins": proteins, "k": k, "aggregate": "top-k mean, z against shuffles",
+        "n_sites": int(len(order)), "n_sequences": int(len(used)), "dim": int(si.vectors.shape[1]),
+        "centered": center,
+        "sizes": {e: int(n) for e, n in zip(experiments, np.diff(offsets), strict=True)},
+        "null": {"n_sequences": len(null), "shuffles_each": n_null, "seed": seed,
+                 "source": str(null.provenance.get("source", ""))},
+        "sites_source": {k2: v for k2, v in sites.provenance.items() if k2 != "label_info"},
+        "seconds": {"embed_sites": round(embed_s, 2), "null": round(null_s, 2)},
+    }
+    bundle.artifacts[INDEX] = Artifact(bytes(faiss.serialize_index(index)), "faiss",
+                                       "exact inner-product index of the unit-length site embeddings")
+    bundle.artifacts[INDEX_OFFSETS] = Artifact(si.offsets, "npy", "first row of each experiment's sites")
+    bundle.artifacts[INDEX_SITES] = Artifact(site_ids, "json", "site id of each index row")
+    bundle.artifacts[INDEX_NULL] = Artifact(np.stack([si.null_mean, si.null_sd]).astype(np.float64), "npy",
+                                            "per-experiment mean and sd of the shuffled controls' scores")
+    bundle.artifacts[INDEX_META] = Artifact(meta, "json", "experiments, proteins and how the index was built")
+    if si.center is not None:
+        bundle.artifacts[INDEX_CENTER] = Artifact(si.center.astype(np.float32), "npy",
+                                                  "mean site embedding, subtracted before the cosine")
+    else:
+        bundle.artifacts.pop(INDEX_CENTER, None)
+    return bundle
+
+
+def load_index(bundle: Bundle) -> SiteIndex:
+    """The :class:`SiteIndex` stored in a bundle's artifacts; a bundle without one raises ``ModelFileError``."""
+    faiss = _faiss()
+    need = (INDEX, INDEX_META, INDEX_SITES, INDEX_OFFSETS, INDEX_NULL)
+    missing = [n for n in need if n not in bundle.artifacts]
+    if missing:
+        raise ModelFileError("the model holds no similarity index.",
+                             remedy="build one with `rnalabel index MODEL SITES --null MIRNAS --out DIR`.")
+    meta = bundle.artifacts[INDEX_META].value
+    try:
+        index = faiss.deserialize_index(np.frombuffer(bundle.artifacts[INDEX].value, dtype=np.uint8))
+        n, d = index.ntotal, index.d
+        vectors = faiss.rev_swig_ptr(faiss.downcast_index(index).get_xb(), n * d).reshape(n, d).copy()
+        offsets = np.asarray(bundle.artifacts[INDEX_OFFSETS].value, dtype=np.int64)
+        null = np.asarray(bundle.artifacts[INDEX_NULL].value, dtype=np.float64)
+        site_ids = list(bundle.artifacts[INDEX_SITES].value)
+        experiments = list(meta["experiments"])
+        center = (np.asarray(bundle.artifacts[INDEX_CENTER].value, dtype=np.float32)
+                  if INDEX_CENTER in bundle.artifacts else None)
+        ok = (center is None or center.shape == (d,)) and (len(offsets) == len(experiments) + 1 and offsets[0] == 0 and offsets[-1] == n
+              and np.all(np.diff(offsets) >= 0) and null.shape == (2, len(experiments)) and len(site_ids) == n)
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"the similarity index is damaged ({exc}).", remedy="rebuild it.") from None
+    if not ok:
+        raise ModelFileError("the similarity index's parts disagree (sizes, experiments, controls).",
+                         remedy="rebuild it with `rnalabel index`.")
+    return SiteIndex(vectors=vectors, offsets=offsets, experiments=experiments,
+                     proteins={e: list(v) for e, v in meta["proteins"].items()}, site_ids=site_ids,
+                     k=int(meta["k"]), null_mean=null[0], null_sd=null[1], center=center, meta=meta)
+
+
+@dataclass
+class Ranking:
+    """Proteins ranked per query.
+
+    Attributes
+    ----------
+    ids : list of str
+    rows : list of dict
+        One per (query, rank): ``id``, ``rank``, ``protein``, ``score`` (z against shuffles), ``cosine`` (top-k
+        mean), ``experiment`` (the best of the protein's experiments), ``sites`` (nearest site ids with cosine).
+    experiment_z : numpy.ndarray, shape=(Q, K)
+    experiments : list of str
+    """
+
+    ids: list[str]
+    rows: list[dict[str, Any]]
+    experiment_z: np.ndarray
+    experiments: list[str]
+
+    def to_tsv(self, path: str | os.PathLike) -> Path:
+        """Write a TSV atomically: id, rank, protein, score, cosine, experiment, nearest_sites."""
+        lines = ["\t".join(["id", "rank", "protein", "score", "cosine", "experiment", "nearest_sites"])]
+        for r in self.rows:
+            sites = ",".join(f"{s}:{c:.3f}" for s, c in r["sites"])
+            lines.append("\t".join([r["id"], str(r["rank"]), r["protein"], f"{r['score']:.4g}",
+                                    f"{r['cosine']:.4g}", r["experiment"], sites or "-"]))
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            tmp.write_text("\n".join(lines) + "\n")
+        return path
+
+
+def site_scores(bundle: Bundle, queries: Dataset, *, index: SiteIndex | None = None, batch_size: int = 512,
+                progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, SiteIndex]:
+    """(z (Q, K), top-k mean cosine (Q, K), nearest cosines (Q, K, k), nearest rows (Q, K, k), index)."""
+    index = load_index(bundle) if index is None else index
+    z, raw, sims, rows = index.z_scores(_embed(bundle, queries, batch_size=batch_size, progress=progress))
+    return z, raw, sims, rows, index
+
+
+def rank(
+    bundle: Bundle,
+    queries: Dataset,
+    *,
+    top: int | None = 10,
+    n_sites: int = 3,
+    batch_size: int = 512,
+    index: SiteIndex | None = None,
+) -> Ranking:
+    """Rank the index's proteins for every query RNA (module docstring).
+
+    Parameters
+    ----------
+    bundle : Bundle
+        An embedding bundle holding an index (:func:`build_index`).
+    queries : Dataset
+    top : int or None
+        Proteins kept per query; None for all. Default is 10.
+    n_sites : int
+        Nearest sites reported per protein. Default is 3.
+    batch_size : int
+    index : SiteIndex, optional
+        Already loaded (to rank many batches without reloading).
+
+    Returns
+    -------
+    Ranking
+    """
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise InputError(f"top must be a whole number of at least 1, got {top!r}.")
+    if isinstance(n_sites, bool) or not isinstance(n_sites, int) or n_sites < 0:
+        raise InputError(f"n_sites must be a whole number of at least 0, got {n_sites!r}.")
+    z, raw, sims, rows, index = site_scores(bundle, queries, index=index, batch_size=batch_size)
+    proteins = sorted({p for ps in index.proteins.values() for p in ps})
+    members = {p: [j for j, e in enumerate(index.experiments) if p in index.proteins[e]] for p in proteins}
+    out = []
+    for q, qid in enumerate(map(str, queries.ids)):
+        best = []
+        for p in proteins:
+            js = members[p]
+            j = js[int(np.argmax(z[q, js]))]
+            best.append((float(z[q, j]), p, j))
+        best.sort(key=lambda t: (-t[0], t[1]))
+        for r, (score, p, j) in enumerate(best[: top or len(best)], start=1):
+            near = [(index.site_ids[int(s)], float(c)) for s, c in zip(rows[q, j, :n_sites], sims[q, j, :n_sites],
+                                                                    strict=True) if s >= 0]
+            out.append({"id": qid, "rank": r, "protein": p, "score": score, "cosine": float(raw[q, j]),
+                        "experiment": index.experiments[j], "sites": near})
+    return Ranking(ids=[str(i) for i in queries.ids], rows=out, experiment_z=z, experiments=index.experiments)

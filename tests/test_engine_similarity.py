@@ -1,0 +1,183 @@
+"""The similarity index over binding sites and protein ranking (DeepMiRBP's first component)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from rnalabel.data import Dataset
+from rnalabel.engine.bundle import load_model, save_model
+from rnalabel.engine.recipe import Recipe, TrainConfig
+from rnalabel.engine.similarity import (
+    INDEX,
+    INDEX_META,
+    SiteIndex,
+    build_index,
+    load_index,
+    null_controls,
+    rank,
+)
+from rnalabel.engine.training import fit
+from rnalabel.errors import ConfigError, InputError, ModelFileError
+
+LABEL_INFO = {"PUM2": {"proteins": ["PUM2"]}, "QKI": {"proteins": ["QKI"]}, "MBNL1": {"proteins": ["MBNL1"]},
+              "ELAVL1": {"proteins": ["ELAVL1", "ELAVL1B"]}, "SRSF1": {"proteins": ["SRSF1"]}}
+
+
+def _recipe() -> Recipe:
+    return Recipe(name="tiny-deepmirbp", model="deepmirbp", kind="embedding",
+                  params={"embed_dim": 16, "lstm_units": 8, "attention": 8, "hidden": 8},
+                  views={"seq": {"type": "onehot", "pad_value": 0}}, window=101,
+                  train=TrainConfig(batch_size=64, max_epochs=1, patience=1, seed=0, loss="focal",
+                                    pos_weight="balanced"))
+
+
+@pytest.fixture(scope="module")
+def encoder(demo_small):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, _ = fit(_recipe(), demo_small, progress=False, device="cpu")
+    return model
+
+
+@pytest.fixture(scope="module")
+def mirnas(demo_small) -> Dataset:
+    """22-nt stretches of demo sequences: miRNA-like queries."""
+    seqs = demo_small.sequences[:30]
+    return Dataset.from_sequences([f"q{i}" for i in range(30)], [s[10 + i: 32 + i] for i, s in enumerate(seqs)])
+
+
+@pytest.fixture(scope="module")
+def indexed(encoder, demo_small, mirnas, tmp_path_factory):
+    sites = demo_small.subset(np.arange(300))
+    sites.provenance["label_info"] = LABEL_INFO
+    build_index(encoder, sites, mirnas, k=5, n_null=4, progress=False)
+    d = tmp_path_factory.mktemp("idx") / "model"
+    save_model(encoder, d)
+    return d, sites
+
+
+def test_every_bound_site_is_indexed_once_per_experiment(indexed):
+    d, sites = indexed
+    si = load_index(load_model(d))
+    assert len(si.site_ids) == int(np.sum(sites.labels == 1))
+    for j, name in enumerate(si.experiments):
+        want = sorted(str(i) for i in sites.ids[sites.labels[:, j] == 1])
+        assert sorted(si.site_ids[si.offsets[j]:si.offsets[j + 1]]) == want, name
+    assert si.proteins["ELAVL1"] == ["ELAVL1", "ELAVL1B"]
+    assert si.center is not None and si.meta["centered"] is True
+
+
+def test_search_is_exact(indexed, encoder, mirnas):
+    """faiss's top-k per experiment equals a brute-force cosine top-k in numpy."""
+    from rnalabel.engine.forward import unit_outputs
+
+    si = load_index(load_model(indexed[0]))
+    _, q = unit_outputs(encoder, mirnas.subset(np.arange(5)), output="embedding", progress=False)
+    sims, rows = si.search(q)
+    qu = si.unit(q)
+    for j in range(len(si.experiments)):
+        a, b = si.offsets[j], si.offsets[j + 1]
+        full = qu @ si.vectors[a:b].T
+        want = -np.sort(-full, axis=1)[:, :si.k]
+        np.testing.assert_allclose(sims[:, j, :], want, atol=1e-5)
+        np.testing.assert_allclose(np.take_along_axis(full, rows[:, j, :] - a, axis=1), want, atol=1e-5)
+
+
+def test_a_site_finds_itself(indexed, encoder):
+    d, sites = indexed
+    b = load_model(d)
+    j = 0
+    row = int(np.flatnonzero(sites.labels[:, j] == 1)[0])
+    r = rank(b, sites.subset([row]), top=None, n_sites=1)
+    best = next(x for x in r.rows if x["experiment"] == sites.label_names[j])
+    assert best["sites"][0][0] == str(sites.ids[row])
+    assert best["sites"][0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_scores_are_calibrated_against_shuffles(indexed, mirnas):
+    """The z-scores of the calibration controls themselves have mean 0 and sd 1 per experiment."""
+    b = load_model(indexed[0])
+    si = load_index(b)
+    from rnalabel.engine.forward import unit_outputs
+
+    _, v = unit_outputs(b, null_controls(mirnas, 4, seed=0), output="embedding", progress=False)
+    z, *_ = si.z_scores(v)
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(z.std(axis=0, ddof=1), 1, atol=1e-3)
+
+
+def test_null_controls_keep_composition(mirnas):
+    c = null_controls(mirnas.subset([0, 1]), 3, seed=1)
+    assert len(c) == 6
+    for i, s in enumerate(c.sequences):
+        orig = mirnas.sequences[i % 2]
+        assert sorted(s) == sorted(orig) and s[0] == orig[0] and s[-1] == orig[-1]
+
+
+def test_rank_rows_and_tsv(indexed, mirnas, tmp_path):
+    from rnalabel.engine.bundle import ShortSequenceWarning
+
+    b = load_model(indexed[0])
+    with warnings.catch_warnings():  # the encoder never reads padding: 22-nt queries need no warning
+        warnings.simplefilter("error", ShortSequenceWarning)
+        r = rank(b, mirnas.subset([0, 1]), top=3, n_sites=2)
+    assert [x["rank"] for x in r.rows] == [1, 2, 3, 1, 2, 3]
+    for q in ("q0", "q1"):
+        scores = [x["score"] for x in r.rows if x["id"] == q]
+        assert scores == sorted(scores, reverse=True)
+    assert all(len(x["sites"]) == 2 for x in r.rows)
+    allp = rank(b, mirnas.subset([0]), top=None)
+    assert {x["protein"] for x in allp.rows} == {"PUM2", "QKI", "MBNL1", "ELAVL1", "ELAVL1B", "SRSF1"}
+    path = r.to_tsv(tmp_path / "r.tsv")
+    lines = path.read_text().splitlines()
+    assert lines[0].split("\t") == ["id", "rank", "protein", "score", "cosine", "experiment", "nearest_sites"]
+    assert len(lines) == 7
+    with pytest.raises(InputError):
+        rank(b, mirnas, top=0)
+
+
+def test_damaged_or_missing_index_is_refused(indexed, encoder, tmp_path):
+    import shutil
+
+    d = tmp_path / "m"
+    shutil.copytree(indexed[0], d)
+    card = json.loads((d / "card.json").read_text())
+    (d / card["artifacts"][INDEX]["file"]).write_bytes(b"not a faiss index")
+    with pytest.raises(ModelFileError, match="checksum"):
+        load_model(d)
+    b = load_model(indexed[0])
+    meta = b.artifacts[INDEX_META].value
+    b.artifacts[INDEX_META].value = {**meta, "experiments": meta["experiments"][:-1]}
+    with pytest.raises(ModelFileError, match="disagree"):
+        load_index(b)
+    b.artifacts.pop(INDEX)
+    with pytest.raises(ModelFileError, match="no similarity index"):
+        load_index(b)
+
+
+def test_index_needs_an_embedding_model_and_bound_sites(trained_tiny, encoder, demo_small, mirnas):
+    with pytest.raises(ConfigError, match="embedding model"):
+        build_index(trained_tiny, demo_small, mirnas, progress=False)
+    none = demo_small.subset(np.arange(20))
+    none.labels[:] = 0
+    with pytest.raises(InputError, match="no bound site"):
+        build_index(encoder, none, mirnas, progress=False)
+    with pytest.raises(InputError):
+        build_index(encoder, demo_small, mirnas, k=0, progress=False)
+
+
+def test_site_index_from_vectors_without_centring():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(50, 4)).astype(np.float32)
+    bound = np.zeros((50, 2), dtype=bool)
+    bound[:30, 0] = True
+    bound[20:, 1] = True  # rows 20-29 in both
+    si = SiteIndex.from_vectors(v, bound, ["a", "b"], k=3, center=False)
+    assert si.offsets.tolist() == [0, 30, 60] and si.center is None
+    np.testing.assert_allclose(np.linalg.norm(si.vectors, axis=1), 1, atol=1e-6)
+    sims, _ = si.search(v[:1])
+    assert sims[0, 0, 0] == pytest.approx(1.0, abs=1e-6)
