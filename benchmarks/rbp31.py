@@ -9,6 +9,8 @@ out for early stopping and threshold choice, and the test part is touched once, 
   are dropped (``build_rbp31_multitask(cross_split="drop_train")``), so no test sequence is ever trained on.
 * ``single``: the same architecture trained per experiment (31 models).
 * ``deepbind``: the DeepBind-style baseline per experiment.
+* ``deepmirbp``: the DeepMiRBP architecture (recipe ``deepmirbp``: embedding 128 -> BiLSTM -> attention, focal
+  loss with class weights) per experiment, in fp32 (a BiLSTM gains nothing from emulated bf16 on a CPU).
 
 Results are cached per (arm, experiment) as JSON in ``--work`` so an interrupted run resumes. The report
 (``--out``) holds the per-experiment table beside every published column, the means, where we still lose to the
@@ -69,7 +71,7 @@ PUBLISHED = {
     31: ("U2AF2(KD)", [0.935, 0.931, 0.923, 0.930, 0.840, 0.926, 0.883]),
 }
 
-ARMS = ("multitask", "single", "deepbind")
+ARMS = ("multitask", "single", "deepbind", "deepmirbp")
 
 
 def reproduce_footer(commit: str, t0: float) -> list[str]:
@@ -102,9 +104,10 @@ def number(folder: str) -> int:
 def arm_recipe(arm: str, args):
     from rnalabel.engine.recipe import load_recipe
 
-    name = {"multitask": args.recipe_multitask, "single": args.recipe_single, "deepbind": args.recipe_deepbind}[arm]
+    name = {"multitask": args.recipe_multitask, "single": args.recipe_single, "deepbind": args.recipe_deepbind,
+            "deepmirbp": args.recipe_deepmirbp}[arm]
     rec = load_recipe(name)
-    over = {"precision": args.precision, "seed": args.seed}
+    over = {"precision": args.precision if arm != "deepmirbp" else "32", "seed": args.seed}
     if args.max_epochs:
         over["max_epochs"] = args.max_epochs
     if args.patience:
@@ -261,7 +264,8 @@ Arms: **multitask** = one `{results.get('multitask') and mt_meta.get('recipe', a
 (labels of experiments that did not assay a sequence are masked; training rows whose sequence occurs in any
 test part are dropped: {mt_meta.get('provenance', {}).get('cross_split', {}).get('train_rows_dropped', 'n/a')} rows);
 **single** = recipe `{args.recipe_single}` trained per experiment; **deepbind** = recipe `{args.recipe_deepbind}`
-per experiment. Precision {args.precision}; seed {args.seed}; device {args.device or 'auto'}; {args.jobs} experiment(s)
+per experiment; **deepmirbp** = recipe `{args.recipe_deepmirbp}` (the DeepMiRBP architecture) per experiment, in
+fp32. (Only the arms listed in the table were run by this invocation.) Precision {args.precision}; seed {args.seed}; device {args.device or 'auto'}; {args.jobs} experiment(s)
 at a time, {args.threads or 'default'} torch thread(s) per process.
 
 ## Test AUC per experiment
@@ -320,6 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--recipe-multitask", default="rbp31_multitask")
     ap.add_argument("--recipe-single", default="rbp31_single")
     ap.add_argument("--recipe-deepbind", default="deepbind")
+    ap.add_argument("--recipe-deepmirbp", default="deepmirbp")
     ap.add_argument("--precision", default="bf16-mixed")
     ap.add_argument("--max-epochs", type=int, default=None)
     ap.add_argument("--patience", type=int, default=None)
