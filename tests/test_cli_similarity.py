@@ -112,3 +112,18 @@ def test_proteins_train_similar_and_zero_shot(work, tmp_path):
     assert r.exit_code == 2 and "no protein encoder" in r.output
     r = invoke("proteins", "train", work / "idx", "--out", tmp_path / "q")
     assert r.exit_code == 2 and "profile" in r.output and not (tmp_path / "q").exists()
+
+
+def test_protein_input_errors(work, tmp_path):
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">X\nMKV1L\n")
+    r = invoke("proteins", "similar", work / "idx", "--fasta", bad, "--out", tmp_path / "s.tsv")
+    assert r.exit_code == 2 and "bad.fa" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "s.tsv").exists()
+    pssm = tmp_path / "p.pssm"
+    pssm.write_text("\nLast position-specific scoring matrix computed\n            "
+                    + "   ".join("ARNDCQEGHILKMFPSTWYV") + "\n"
+                    + "".join(f"{i + 1:5d} M   " + " ".join(["0"] * 40) + "  0.1 0.1\n" for i in range(5)))
+    (tmp_path / "c.txt").write_text("1 0 0\n0 1 0\n0 0 1\n")
+    r = invoke("rank", work / "idx", work / "mirnas.fa", "--pssm", pssm, "--contacts", tmp_path / "c.txt")
+    assert r.exit_code == 2 and "5 residues but the contact map" in r.output

@@ -47,24 +47,25 @@ def similar(
     top: int = typer.Option(5, "--top", help="Nearest known proteins shown per new protein."),
 ) -> None:
     """The protein similarity matrix; with new proteins, their nearest proteins with binding data."""
-    from rnalabel.data import write_text_atomic
+    from rnalabel.data.files import atomic_paths
     from rnalabel.engine.bundle import load_model
     from rnalabel.engine.proteins import protein_similarity
     from rnalabel.io.protein_features import new_proteins
 
-    if out is not None:
-        from rnalabel.data import atomic_path
+    from rnalabel.errors import InputError
 
-        with atomic_path(out):  # fail on an unwritable --out before any work
-            pass
-    new = new_proteins(fasta=fasta, pssm=pssm, structure=structure, contacts=contacts, name=name)
-    names, m = protein_similarity(load_model(model), new)
+    if top < 1:
+        raise InputError(f"--top must be at least 1, got {top}.")
+    with atomic_paths(out) as (tmp,):  # an unwritable --out fails before any work; nothing partial is left
+        new = new_proteins(fasta=fasta, pssm=pssm, structure=structure, contacts=contacts, name=name)
+        names, m = protein_similarity(load_model(model), new)
+        if tmp is not None:
+            lines = ["\t".join(["protein", *names])] + ["\t".join([n, *(f"{v:.4f}" for v in row)])
+                                                        for n, row in zip(names, m, strict=True)]
+            tmp.write_text("\n".join(lines) + "\n")
     n_known = len(names) - len(new)
     for i in range(n_known, len(names)):
-        order = [j for j in m[i, :n_known].argsort()[::-1][:top]]
+        order = list(m[i, :n_known].argsort()[::-1][:top])
         out_console.print(f"{names[i]}: " + ", ".join(f"{names[j]} ({m[i, j]:.2f})" for j in order))
     if out is not None:
-        lines = ["\t".join(["protein", *names])] + ["\t".join([n, *(f"{v:.4f}" for v in row)])
-                                                    for n, row in zip(names, m, strict=True)]
-        write_text_atomic(out, "\n".join(lines) + "\n")
         out_console.print(f"{len(names)} x {len(names)} similarity matrix -> {out}")
