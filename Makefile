@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SHARED ?= ../shared
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: install run test lint bench bench-rbp31 bench-eclip bench-speed clean
+.PHONY: install run test browser lint bench bench-rbp31 bench-eclip bench-speed clean
 
 install: $(STAMP)
 
@@ -20,8 +20,15 @@ $(STAMP): pyproject.toml
 run: install
 	$(VENV)/bin/rnalabel demo --out runs/demo
 
-test: install
+test: install browser
 	$(PY) -m pytest -q -n 2 --dist loadfile
+
+# Debian's chromium for the browser tests (playwright drives it; browser downloads are impossible here)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then (sudo apt-get install -y -q chromium || (sudo apt-get update -q && sudo apt-get install -y -q chromium)) >/dev/null; \
+	  else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi; }
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -47,7 +47,7 @@ def run_demo(
     test scores), ``predictions.tsv`` (held-out test sequences), ``transcripts.tsv`` and
     ``transcript_windows.tsv`` (long sequences scanned window by window; ``transcripts_planted.json`` says
     where the sites are), ``curves.png`` (per-label ROC and PR
-    curves), ``history.tsv`` and ``data/demo.parquet``.
+    curves), ``history.tsv``, ``data/demo.parquet`` and ``report.html`` (the self-contained HTML report).
 
     Parameters
     ----------
@@ -73,6 +73,7 @@ def run_demo(
     from rnalabel.engine.recipe import load_recipe
     from rnalabel.engine.training import resolve_kind
     from rnalabel.errors import ConfigError
+    from rnalabel.report.html import write_report
     from rnalabel.runs import train_run
 
     t0 = time.perf_counter()
@@ -94,4 +95,5 @@ def run_demo(
         tpred.to_tsv(folder / "transcript_windows.tsv", windows=True)
         write_text_atomic(folder / "transcripts_planted.json",
                           json.dumps(dict(zip(tids, planted, strict=True)), indent=2))
+        write_report(folder, folder / "report.html")
     return DemoResult(out=out, scores=report.test, seconds=time.perf_counter() - t0)

@@ -2,7 +2,7 @@
 
 One module per command group (:mod:`~rnalabel.cli.model`: train, evaluate, predict, recipes;
 :mod:`~rnalabel.cli.data`; :mod:`~rnalabel.cli.explain`; :mod:`~rnalabel.cli.demo`; :mod:`~rnalabel.cli.lm`;
-:mod:`~rnalabel.cli.similarity`: index, rank; :mod:`~rnalabel.cli.proteins`); what they share (consoles,
+:mod:`~rnalabel.cli.similarity`: index, rank; :mod:`~rnalabel.cli.proteins`; :mod:`~rnalabel.cli.serve`; :mod:`~rnalabel.cli.report`); what they share (consoles,
 error printing, tables) is in :mod:`~rnalabel.cli._common`, so the command modules never import each other.
 Errors a user causes print one clear message (file, line, remedy) without a traceback, and exit with status 2.
 """
@@ -15,7 +15,7 @@ import sys
 import typer
 
 from rnalabel import __version__
-from rnalabel.cli import data, demo, explain, lm, model, proteins, similarity
+from rnalabel.cli import data, demo, explain, lm, model, proteins, report, serve, similarity
 from rnalabel.cli._common import console
 from rnalabel.errors import RnalabelError
 
@@ -53,6 +53,8 @@ app.add_typer(lm.lm_app, name="lm")
 app.command("index")(similarity.index)
 app.command("rank")(similarity.rank)
 app.add_typer(proteins.proteins_app, name="proteins")
+app.command("serve")(serve.serve)
+app.command("report")(report.report)
 
 
 def main() -> None:

@@ -30,3 +30,4 @@ def demo(
                       f"(macro AP {res.macro_ap:.3f}; {res.seconds:.0f} s)")
     files = sorted(p.relative_to(res.out).as_posix() for p in res.out.rglob("*") if p.is_file())
     out_console.print(f"run folder {res.out}: {', '.join(files)}")
+    out_console.print(f"report: {res.out / 'report.html'}")

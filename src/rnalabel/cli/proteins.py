@@ -50,9 +50,8 @@ def similar(
     from rnalabel.data.files import atomic_paths
     from rnalabel.engine.bundle import load_model
     from rnalabel.engine.proteins import protein_similarity
-    from rnalabel.io.protein_features import new_proteins
-
     from rnalabel.errors import InputError
+    from rnalabel.io.protein_features import new_proteins
 
     if top < 1:
         raise InputError(f"--top must be at least 1, got {top}.")

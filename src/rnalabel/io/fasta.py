@@ -71,6 +71,20 @@ def iter_fasta(path: str | os.PathLike, *, max_length: int | None = None,
     p = Path(path)
     if alphabet not in _VALIDATORS:
         raise InputError(f"unknown alphabet {alphabet!r}.", remedy="use rna or protein.")
+    yield from _records(lambda: open_text(p), p, max_length=max_length, alphabet=alphabet)
+
+
+def parse_fasta_text(text: str, *, source: str = "<text>", max_length: int | None = None,
+                     alphabet: str = "rna") -> list[FastaRecord]:
+    """The records of FASTA text (a web form, a request body), validated as :func:`iter_fasta` validates a file;
+    errors name ``source`` and the line."""
+    if alphabet not in _VALIDATORS:
+        raise InputError(f"unknown alphabet {alphabet!r}.", remedy="use rna or protein.")
+    return list(_records(lambda: io.StringIO(text.lstrip("\ufeff")), Path(source), max_length=max_length,
+                         alphabet=alphabet))
+
+
+def _records(opener, p: Path, *, max_length: int | None, alphabet: str) -> Iterator[FastaRecord]:
     validate = _VALIDATORS[alphabet]
     seen: dict[str, int] = {}
     header: tuple[str, str, int] | None = None
@@ -101,7 +115,7 @@ def iter_fasta(path: str | os.PathLike, *, max_length: int | None = None,
         return FastaRecord(rid, desc, seq, hline)
 
     try:
-        with open_text(p) as fh:
+        with opener() as fh:
             for lineno, line in enumerate(fh, start=1):
                 line = line.strip()
                 if not line:

@@ -1,4 +1,5 @@
-"""Reports of a run: plots and small files now (per-label ROC / PR curves, training history)."""
+"""Reports of a run: plots and small files (per-label ROC / PR curves, training history) and the self-contained
+HTML report (:mod:`~rnalabel.report.html`, jinja2 + embedded images)."""
 
 from rnalabel.report.plots import plot_curves, write_history
 
