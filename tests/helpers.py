@@ -80,3 +80,32 @@ if "toy-length" not in __import__("rnalabel.views.base", fromlist=["VIEW_TYPES"]
 
         def transform(self, dataset) -> _np.ndarray:
             return (_np.asarray(dataset.lengths, dtype=_np.float32) / 100)[:, None]
+
+
+def tiny_deepmirbp_recipe(**train):
+    """A very small DeepMiRBP embedding recipe (one epoch), for index, ranking and server tests."""
+    from rnalabel.engine.recipe import Recipe, TrainConfig
+
+    return Recipe(name="tiny-deepmirbp", model="deepmirbp", kind="embedding",
+                  params={"embed_dim": 8, "lstm_units": 4, "attention": 4, "hidden": 4},
+                  views={"seq": {"type": "onehot", "pad_value": 0}}, window=101,
+                  train=TrainConfig(**{"batch_size": 64, "max_epochs": 1, "seed": 0, **train}))
+
+
+def tiny_indexed_model(dataset, n_sites: int = 200, **index):
+    """(model, queries): a tiny DeepMiRBP encoder trained on ``dataset`` with a similarity index over its first
+    ``n_sites`` rows, calibrated on 22-nt stretches of ten of them (the queries)."""
+    import warnings
+
+    import numpy as np
+
+    from rnalabel.data import Dataset
+    from rnalabel.engine.similarity import build_index
+    from rnalabel.engine.training import fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, _ = fit(tiny_deepmirbp_recipe(), dataset, progress=False, device="cpu")
+    q = Dataset.from_sequences([f"q{i}" for i in range(10)], [s[:22] for s in dataset.sequences[:10]])
+    build_index(model, dataset.subset(np.arange(n_sites)), q, **{"k": 3, "n_null": 3, "progress": False, **index})
+    return model, q

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest
 import torch
 
-from rnalabel.data import Dataset
 from rnalabel.engine.bundle import load_model, save_model
 from rnalabel.engine.proteins import (
     attach_protein_encoder,
@@ -19,9 +17,7 @@ from rnalabel.engine.proteins import (
     train_protein_encoder,
     zero_shot,
 )
-from rnalabel.engine.recipe import Recipe, TrainConfig
-from rnalabel.engine.similarity import build_index, load_index
-from rnalabel.engine.training import fit
+from rnalabel.engine.similarity import load_index
 from rnalabel.errors import InputError, ModelFileError
 from rnalabel.io.protein_features import ProteinFeatures, blosum_profile
 from rnalabel.models.protein_encoder import ProteinEncoder
@@ -80,16 +76,9 @@ def test_encoder_learns_the_target_similarity():
 
 @pytest.fixture(scope="module")
 def bundle_with_index(demo_small):
-    rec = Recipe(name="t", model="deepmirbp", kind="embedding",
-                 params={"embed_dim": 8, "lstm_units": 4, "attention": 4, "hidden": 4},
-                 views={"seq": {"type": "onehot", "pad_value": 0}}, window=101,
-                 train=TrainConfig(batch_size=64, max_epochs=1, seed=0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model, _ = fit(rec, demo_small, progress=False, device="cpu")
-    q = Dataset.from_sequences([f"q{i}" for i in range(10)], [s[:22] for s in demo_small.sequences[:10]])
-    build_index(model, demo_small.subset(np.arange(200)), q, k=3, n_null=3, progress=False)
-    return model, q
+    from tests.helpers import tiny_indexed_model
+
+    return tiny_indexed_model(demo_small)
 
 
 def test_store_load_and_zero_shot(bundle_with_index, tmp_path):

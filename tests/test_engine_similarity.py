@@ -10,7 +10,6 @@ import pytest
 
 from rnalabel.data import Dataset
 from rnalabel.engine.bundle import load_model, save_model
-from rnalabel.engine.recipe import Recipe, TrainConfig
 from rnalabel.engine.similarity import (
     INDEX,
     INDEX_META,
@@ -22,24 +21,18 @@ from rnalabel.engine.similarity import (
 )
 from rnalabel.engine.training import fit
 from rnalabel.errors import ConfigError, InputError, ModelFileError
+from tests.helpers import tiny_deepmirbp_recipe
 
 LABEL_INFO = {"PUM2": {"proteins": ["PUM2"]}, "QKI": {"proteins": ["QKI"]}, "MBNL1": {"proteins": ["MBNL1"]},
               "ELAVL1": {"proteins": ["ELAVL1", "ELAVL1B"]}, "SRSF1": {"proteins": ["SRSF1"]}}
-
-
-def _recipe() -> Recipe:
-    return Recipe(name="tiny-deepmirbp", model="deepmirbp", kind="embedding",
-                  params={"embed_dim": 16, "lstm_units": 8, "attention": 8, "hidden": 8},
-                  views={"seq": {"type": "onehot", "pad_value": 0}}, window=101,
-                  train=TrainConfig(batch_size=64, max_epochs=1, patience=1, seed=0, loss="focal",
-                                    pos_weight="balanced"))
 
 
 @pytest.fixture(scope="module")
 def encoder(demo_small):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model, _ = fit(_recipe(), demo_small, progress=False, device="cpu")
+        model, _ = fit(tiny_deepmirbp_recipe(loss="focal", pos_weight="balanced"), demo_small, progress=False,
+                       device="cpu")
     return model
 
 

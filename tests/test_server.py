@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from rnalabel.data import Dataset  # noqa: E402
 from rnalabel.engine.bundle import save_model  # noqa: E402
-from rnalabel.engine.recipe import Recipe, TrainConfig  # noqa: E402
 from rnalabel.engine.similarity import build_index  # noqa: E402
 from rnalabel.engine.training import fit  # noqa: E402
 from rnalabel.errors import InputError  # noqa: E402
@@ -25,15 +24,13 @@ SEQ = "GCAUGUAUAUAGCAUUGUAAAUAGCAUCCCUUAGCAUCAUGAUCCAUGCGCAUGCUAGCUAGCUAGGAUCCAU
 def served(tmp_path_factory, trained_tiny, demo_small):
     d = tmp_path_factory.mktemp("serve")
     save_model(trained_tiny, d / "rbp")
-    rec = Recipe(name="t", model="deepmirbp", kind="embedding",
-                 params={"embed_dim": 8, "lstm_units": 4, "attention": 4, "hidden": 4},
-                 views={"seq": {"type": "onehot", "pad_value": 0}}, window=101,
-                 train=TrainConfig(batch_size=64, max_epochs=1, seed=0))
+    from tests.helpers import tiny_deepmirbp_recipe
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        emb, _ = fit(rec, demo_small, progress=False, device="cpu")
-    q = Dataset.from_sequences([f"q{i}" for i in range(10)], [s[:22] for s in demo_small.sequences[:10]])
+        emb, _ = fit(tiny_deepmirbp_recipe(), demo_small, progress=False, device="cpu")
     save_model(emb, d / "vectors")
+    q = Dataset.from_sequences([f"q{i}" for i in range(10)], [s[:22] for s in demo_small.sequences[:10]])
     build_index(emb, demo_small.subset(np.arange(200)), q, k=3, n_null=3, progress=False)
     save_model(emb, d / "mirbp")
     (d / "mature.fa").write_text(">hsa-miR-451a MIMAT0001631\nAAACCGUUACCAUUACUGAGUU\n")
