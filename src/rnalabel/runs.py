@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from rnalabel.data import Dataset, write_text_atomic
@@ -47,6 +48,7 @@ def train_run(
     devices: int | str = 1,
     overwrite: bool = False,
     init: str | os.PathLike | None = None,
+    resume: bool = False,
     **train_overrides,
 ) -> tuple[Bundle, FitReport]:
     """Train a recipe on a dataset and write the run folder ``out``, all or nothing.
@@ -77,6 +79,11 @@ def train_run(
         A run folder whose weights start the training (transfer learning, e.g. DeepMiRBP's source model
         fine-tuned on miRNAs): weights with the same name and shape are loaded, the others (an output layer for
         another number of labels) start fresh and are listed in the card. Default is None (random start).
+    resume : bool
+        Continue an interrupted training of the same data and recipe into the same ``out``. While training runs,
+        its state is saved after every epoch in ``.<out name>.checkpoint/`` beside ``out`` (removed once the run
+        folder is written), so a killed run (Ctrl-C, ``kill -9``, a lost node) loses at most one epoch; the
+        resumed run ends with what an uninterrupted one would have given (CPU). Default is False.
     **train_overrides
         Any :class:`rnalabel.engine.recipe.TrainConfig` field (``max_epochs``, ``batch_size``, ``lr``, ``seed`` ...);
         None values are ignored.
@@ -99,8 +106,9 @@ def train_run(
                 raise InputError(f"--init {init} is a {src.recipe.model!r} model; the recipe trains {rec.model!r}.",
                                  remedy="initialise from a model of the same architecture.")
             init_state = src.module.state_dict()
+        ck = checkpoint_dir(out)
         model, report = fit(rec, ds, progress=progress, device=device, devices=devices, init_state=init_state,
-                            init_strict=False)
+                            init_strict=False, checkpoint=ck, resume=resume)
         if init is not None:
             model.card["training"]["init_from"] = {"path": str(init), "card_sha256": _card_digest(init)}
         save_model(model, folder)
@@ -110,7 +118,14 @@ def train_run(
         y, scores = report.outputs[split]
         plot_curves(y, scores, model.label_names, folder / "curves.png",
                     title=f"{rec.name}: {split} split (n={len(y)})")
+    shutil.rmtree(ck, ignore_errors=True)  # the run folder is complete: nothing left to resume
     return model, report
+
+
+def checkpoint_dir(out: str | os.PathLike) -> Path:
+    """Where ``train_run`` keeps the resumable state of a training into ``out``: ``.<name>.checkpoint`` beside it."""
+    out = Path(out)
+    return out.parent / f".{out.name}.checkpoint"
 
 
 def evaluate_run(

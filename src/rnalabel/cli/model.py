@@ -33,6 +33,8 @@ def train(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
     init: Path = typer.Option(None, "--init", help="Start from this run folder's weights (transfer learning); "
                               "an output layer of another size starts fresh."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted training of the same data and "
+                                "recipe into the same --out (its state is saved after every epoch)."),
 ) -> None:
     """Train a recipe on a labelled dataset and write a run folder (all or nothing)."""
     from rnalabel.engine.bundle import UntrainedLabelWarning
@@ -42,14 +44,16 @@ def train(
         model, report = train_run(
             data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
             max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
-            precision=precision, seed=seed, overwrite=overwrite, init=init,
+            precision=precision, seed=seed, overwrite=overwrite, init=init, resume=resume,
         )
     final = report.test or report.val
     which = "test" if report.test is not None else "validation"
     out_console.print(scores_table(f"{model.recipe.name}: {which} split (n={final.n})", final))
     out_console.print(example_line(final))
+    resumed = model.card["training"].get("resumed_after_epoch")
     out_console.print(f"best epoch {report.best_epoch} of {len(report.history)}; "
-                      f"{report.seconds:.1f} s; run folder: {out}")
+                      f"{report.seconds:.1f} s{f' (resumed after epoch {resumed})' if resumed is not None else ''}; "
+                      f"run folder: {out}")
 
 
 @friendly

@@ -10,14 +10,20 @@ several (``devices=N`` uses DDP).
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import math
 import os
+import pickle  # only for its error type: checkpoints are read with torch.load(weights_only=True)
+import shutil
 import signal
 import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -63,12 +69,27 @@ def _identity(batch):
     return batch
 
 
+class EpochShuffle(torch.utils.data.Sampler):
+    """A permutation of the rows that is a pure function of (seed, epoch): a run resumed at epoch e sees exactly
+    the batches an uninterrupted run saw (Lightning calls ``set_epoch`` before each epoch)."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return iter(np.random.default_rng([self.seed, self.epoch]).permutation(self.n).tolist())
+
+
 def _loader(ds: ViewTensors, batch_size: int, shuffle: bool, num_workers: int, seed: int):
-    g = torch.Generator()
-    g.manual_seed(seed)
     return torch.utils.data.DataLoader(
-        ds, batch_size=batch_size, shuffle=shuffle, collate_fn=_identity, num_workers=num_workers, generator=g,
-        persistent_workers=num_workers > 0,
+        ds, batch_size=batch_size, sampler=EpochShuffle(len(ds), seed) if shuffle else None, collate_fn=_identity,
+        num_workers=num_workers, persistent_workers=num_workers > 0,
     )
 
 
@@ -176,6 +197,17 @@ def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None
         def on_fit_end(self, trainer, pl_module) -> None:
             if self.state is not None:
                 pl_module.model.load_state_dict(self.state)
+
+        # saved in (and restored from) resumable checkpoints, with the random state for dropout
+        def state_dict(self) -> dict:
+            return {"best": self.best, "best_epoch": self.best_epoch, "history": json.dumps(history),
+                    "weights": self.state or {}, "torch_rng": torch.get_rng_state()}
+
+        def load_state_dict(self, state: dict) -> None:
+            self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
+            self.state = dict(state["weights"]) or None
+            history[:] = json.loads(state["history"])
+            torch.set_rng_state(state["torch_rng"])
 
     es = pl.callbacks.EarlyStopping(monitor="val_loss", patience=patience, mode="min", check_finite=True)
     return BestWeights(), es
@@ -314,6 +346,69 @@ def load_init_state(module: nn.Module, state: Mapping[str, torch.Tensor], *, str
     return []
 
 
+def _fingerprint(recipe: Recipe, ds: Dataset, devices: Any, init_state: Mapping[str, torch.Tensor] | None) -> str:
+    """What a resumed training must share with the interrupted one: the recipe, the data (rows, labels, split) and
+    the device count."""
+    h = hashlib.sha256()
+    h.update(json.dumps([recipe.to_dict(), str(devices)], sort_keys=True, default=str).encode())
+    for a in (ds.tokens, ds.lengths, np.nan_to_num(ds.labels, nan=-1.0)):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update("\n".join(map(str, ds.split)).encode())
+    if init_state is not None:
+        for k in sorted(init_state):
+            h.update(k.encode())
+            h.update(init_state[k].detach().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+class _Checkpoints:
+    """The resumable state of a training in a folder: ``last.ckpt`` (Lightning's, written atomically after every
+    epoch, read back with ``weights_only=True``: tensors and plain values, never arbitrary objects) and
+    ``resume.json`` (fingerprint, stage, epochs done)."""
+
+    def __init__(self, folder: str | os.PathLike, fingerprint: str, resume: bool) -> None:
+        self.dir = Path(folder)
+        self.last = self.dir / "last.ckpt"
+        self.meta = self.dir / "resume.json"
+        self.fingerprint = fingerprint
+        self.stage, self.resumed_from = 0, 0
+        if resume:
+            try:
+                saved = json.loads(self.meta.read_text())
+            except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+                raise InputError("there is no readable checkpoint to resume from.", path=self.dir,
+                                 remedy="train without --resume (the interrupted run left nothing usable).") from None
+            if saved.get("fingerprint") != fingerprint:
+                raise InputError("the checkpoint was made with another recipe, other data or other devices.",
+                                 path=self.dir, remedy="resume with the same data and options, or train without "
+                                                       "--resume.")
+            self.stage, self.resumed_from = int(saved.get("stage", 0)), int(saved.get("epochs_done", 0))
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot write checkpoints here ({exc.strerror or exc}).", path=self.dir,
+                             remedy="choose a writable place.") from None
+
+    def callback(self, stage_index: int):
+        pl = _lightning()
+        ck = self
+
+        class Save(pl.Callback):
+            def on_train_epoch_end(self, trainer, pl_module) -> None:
+                tmp = ck.dir / ".last.ckpt.tmp"
+                trainer.save_checkpoint(tmp)
+                os.replace(tmp, ck.last)
+                meta = {"fingerprint": ck.fingerprint, "stage": stage_index,
+                        "epochs_done": int(trainer.current_epoch) + 1}
+                tmp = ck.dir / ".resume.json.tmp"
+                tmp.write_text(json.dumps(meta) + "\n")
+                os.replace(tmp, ck.meta)
+
+        return Save()
+
+
 def fit(
     recipe: Recipe,
     dataset: Dataset,
@@ -324,6 +419,8 @@ def fit(
     stages: Sequence[str] | None = None,
     init_state: Mapping[str, torch.Tensor] | None = None,
     init_strict: bool = True,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
 ) -> tuple[Bundle, FitReport]:
     """Train ``recipe`` on ``dataset`` and return the trained :class:`~rnalabel.engine.bundle.Bundle`.
 
@@ -363,6 +460,15 @@ def fit(
     init_strict : bool
         False skips the ``init_state`` weights that do not fit (transfer learning from a model with another
         output layer); their names go into the card (``training.init_skipped``). Default is True.
+
+    checkpoint : path, optional
+        A folder for resumable state: after every epoch the whole training state (weights, optimizer, early
+        stopping, the best weights so far, history, random state) is written there atomically, with a fingerprint
+        of the recipe and the data (``resume.json``). Default is None (nothing written).
+    resume : bool
+        Continue from ``checkpoint``'s last epoch (refused when the recipe or the data differ). The batches are a
+        pure function of (seed, epoch) and the random state is restored, so on CPU a resumed run ends with the
+        weights and metrics of an uninterrupted one. Default is False.
 
     The dataset's ``provenance["label_info"]`` (what each label means, e.g. the proteins of an experiment), when
     it has one, becomes the bundle's ``label_info``.
@@ -419,13 +525,19 @@ def fit(
     precision = resolve_precision(cfg.precision, dev)
     train_dl = _loader(ViewTensors(x_tr, tr_u.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
     val_dl = _loader(ViewTensors(x_va, va_u.labels), max(cfg.batch_size, 512), False, cfg.num_workers, cfg.seed)
+    ck = _Checkpoints(checkpoint, _fingerprint(recipe, ds, devices, init_state), resume) if checkpoint else None
+    start_stage = ck.stage if ck is not None and resume else 0
     t0 = time.perf_counter()
-    for stage in stage_list:
+    for i, stage in enumerate(stage_list):
         if stage is not None:
             module.set_training_stage(stage)
+        if i < start_stage:  # finished before the interruption; its weights come back with the checkpoint
+            continue
         lit = make_lightning_module(module, cfg, pw)
         best_cb, es_cb = _callbacks(cfg.patience, history, stage)
         callbacks = [best_cb, es_cb]
+        if ck is not None:
+            callbacks.append(ck.callback(i))
         if progress:
             callbacks.append(pl.callbacks.RichProgressBar(leave=False))
         trainer = pl.Trainer(
@@ -441,8 +553,15 @@ def fit(
             num_sanity_val_steps=0,
             deterministic=False,
         )
+        ckpt_path = str(ck.last) if ck is not None and resume and i == start_stage and ck.last.exists() else None
         try:
-            trainer.fit(lit, train_dataloaders=train_dl, val_dataloaders=val_dl)
+            trainer.fit(lit, train_dataloaders=train_dl, val_dataloaders=val_dl, ckpt_path=ckpt_path,
+                        weights_only=True)
+        except (RuntimeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
+            if ckpt_path is not None and trainer.current_epoch == 0:  # the checkpoint itself did not load
+                raise InputError(f"the checkpoint cannot be read ({type(exc).__name__}): damaged or not ours.",
+                                 path=ck.last, remedy="train again without --resume.") from None
+            raise
         except SystemExit:  # Lightning answers Ctrl-C with sys.exit(1), ignoring SIGINT from then on
             signal.signal(signal.SIGINT, signal.default_int_handler)
             if trainer.interrupted:
@@ -450,6 +569,7 @@ def fit(
             raise
     train_s = time.perf_counter() - t0
     module = module.requires_grad_(True).float().cpu().eval()  # stages may have frozen parts
+    resumed_from = ck.resumed_from if ck is not None and resume else None
 
     model = Bundle(
         module=module, recipe=fitted, views=views, inputs=inputs, label_names=list(dataset.label_names),
@@ -490,6 +610,7 @@ def fit(
             "short_copies": len(fit_ds) - len(train_ds),
             **({"stages": list(stage_list)} if stage_list != [None] else {}),
             **({"init_skipped": init_skipped} if init_skipped else {}),
+            **({"resumed_after_epoch": resumed_from} if resumed_from is not None else {}),
         },
         **({"untrained_labels": untrained} if untrained else {}),
         "metrics": {"val": val_metrics.to_dict(), **({"test": test_metrics.to_dict()} if test_metrics else {})},
