@@ -12,14 +12,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from rnalabel.data import Dataset, write_text_atomic
 from rnalabel.data.files import atomic_dir, atomic_paths
 from rnalabel.engine.bundle import Bundle, load_model, save_model
 from rnalabel.engine.evaluate import evaluate
 from rnalabel.engine.metrics import MultiLabelScores
-from rnalabel.engine.predict import Embeddings, Predictions, predict
+from rnalabel.engine.predict import Embeddings, predict
 from rnalabel.engine.recipe import Recipe, load_recipe
 from rnalabel.engine.training import FitReport, fit
 from rnalabel.errors import InputError
@@ -171,6 +175,16 @@ def evaluate_run(
     return scores
 
 
+@dataclass
+class PredictSummary:
+    """What :func:`predict_run` wrote: counts, not the predictions (they went to the files chunk by chunk)."""
+
+    kind: str
+    n_sequences: int
+    n_windows: int
+    dims: int = 0
+
+
 def predict_run(
     model_dir: str | os.PathLike,
     data: Dataset | str | os.PathLike,
@@ -181,24 +195,47 @@ def predict_run(
     device: str | None = None,
     progress: bool = True,
     precision: str = "auto",
-) -> Predictions | Embeddings:
+    chunk: int = 10_000,
+    shard: tuple[int, int] | None = None,
+) -> PredictSummary:
     """Predict with a saved model and write a per-sequence TSV (and a per-window TSV when asked: both or neither;
     their places are checked before any work).
 
-    What the TSV holds follows the model's kind: label probabilities and called labels, or (embedding models)
-    one vector per sequence.
+    The input is read, featurised, predicted and written ``chunk`` sequences at a time, so memory does not grow
+    with the input (a 10-million-sequence FASTA streams through); the files still appear only when complete.
+    ``shard=(i, n)`` predicts records i, i + n, ... only (see :func:`rnalabel.io.iter_input`). What the TSV holds
+    follows the model's kind: label probabilities and called labels, or (embedding models) one vector per
+    sequence.
     """
+    from rnalabel.io import iter_input
+
     with atomic_paths(out, windows_out) as (out_tmp, windows_tmp):
         model = load_model(model_dir)
         if windows_out is not None and not model.kind_info.scans:
             raise InputError(f"a {model.kind} model takes each sequence whole; it has no per-window scores.",
                              remedy="leave out --windows.")
-        ds = _dataset(data)
-        preds = predict(model, ds, batch_size=batch_size, device=device, progress=progress, precision=precision)
-        preds.to_tsv(out_tmp)
-        if windows_tmp is not None:
-            preds.to_tsv(windows_tmp, windows=True)
-    return preds
+        if isinstance(data, Dataset):
+            chunks = [data if shard is None else data.subset(np.arange(shard[0], len(data), shard[1]))]
+        else:
+            chunks = iter_input(data, chunk=chunk, shard=shard)
+        summary = PredictSummary(model.kind, 0, 0)
+        with open(out_tmp, "w") as fo, (open(windows_tmp, "w") if windows_tmp is not None else nullcontext()) as fw:
+            for part in chunks:
+                preds = predict(model, part, batch_size=batch_size, device=device, progress=progress,
+                                precision=precision)
+                first = summary.n_sequences == 0
+                fo.write("\n".join(preds.tsv_lines(header=first)) + "\n")
+                if isinstance(preds, Embeddings):
+                    summary.dims = preds.vectors.shape[1]
+                else:
+                    if fw is not None:
+                        fw.write("\n".join(preds.tsv_lines(windows=True, header=first)) + "\n")
+                    summary.n_windows += len(preds.window_source)
+                summary.n_sequences += len(part)
+        if summary.n_sequences == 0:
+            raise InputError("no sequence to predict" + (f" in shard {shard[0]}/{shard[1]}" if shard else "") + ".",
+                             path=None if isinstance(data, Dataset) else data)
+    return summary
 
 
 def index_run(

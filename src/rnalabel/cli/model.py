@@ -89,22 +89,25 @@ def predict(
     batch_size: int = typer.Option(512, "--batch-size"),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
     precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
+    chunk: int = typer.Option(10_000, "--chunk", help="Sequences read, predicted and written at a time."),
+    shard: str = typer.Option(None, "--shard", help="i/n: predict records i, i+n, ... only (split one input "
+                              "between n jobs)."),
 ) -> None:
-    """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride."""
+    """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride.
+    The input streams through in chunks, so memory does not grow with it."""
     from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
-    from rnalabel.engine.predict import Embeddings
+    from rnalabel.io import parse_shard
     from rnalabel.runs import predict_run
 
     with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
-        preds = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
-                            precision=precision)
-
-    if isinstance(preds, Embeddings):
-        out_console.print(f"{len(preds.ids)} sequences, vectors of {preds.vectors.shape[1]} dimensions -> {out}")
-    elif len(preds.window_source) != len(preds.ids):
-        out_console.print(f"{len(preds.ids)} sequences, {len(preds.window_source)} windows -> {out}")
+        s = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
+                        precision=precision, chunk=chunk, shard=parse_shard(shard))
+    if s.dims:
+        out_console.print(f"{s.n_sequences} sequences, vectors of {s.dims} dimensions -> {out}")
+    elif s.n_windows != s.n_sequences:
+        out_console.print(f"{s.n_sequences} sequences, {s.n_windows} windows -> {out}")
     else:
-        out_console.print(f"{len(preds.ids)} sequences -> {out}")
+        out_console.print(f"{s.n_sequences} sequences -> {out}")
 
 
 def recipes() -> None:

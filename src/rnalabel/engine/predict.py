@@ -57,23 +57,29 @@ class Predictions:
     window_scores: np.ndarray
     thresholds: np.ndarray
 
-    def to_tsv(self, path: str | os.PathLike, *, windows: bool = False) -> Path:
-        """Write a TSV atomically: one row per sequence (``id``, one column per label, ``called_labels``), or per
-        window with ``windows=True`` (``id``, ``start``, ``end`` 1-based inclusive, one column per label)."""
+    def tsv_lines(self, *, windows: bool = False, header: bool = True) -> list[str]:
+        """The rows :meth:`to_tsv` writes (with or without the header line)."""
         lines = []
         if not windows:
-            lines.append("\t".join(["id", *self.label_names, "called_labels"]))
+            if header:
+                lines.append("\t".join(["id", *self.label_names, "called_labels"]))
             for i, sid in enumerate(self.ids):
                 called = ",".join(n for n, c in zip(self.label_names, self.calls[i], strict=True) if c)
                 lines.append("\t".join([str(sid), *(f"{v:.6g}" for v in self.scores[i]), called or "-"]))
         else:
-            lines.append("\t".join(["id", "start", "end", *self.label_names]))
+            if header:
+                lines.append("\t".join(["id", "start", "end", *self.label_names]))
             for w in range(len(self.window_source)):
                 lines.append("\t".join([
                     str(self.ids[self.window_source[w]]), str(int(self.window_start[w]) + 1),
                     str(int(self.window_end[w])), *(f"{v:.6g}" for v in self.window_scores[w]),
                 ]))
-        return _write_lines(path, lines)
+        return lines
+
+    def to_tsv(self, path: str | os.PathLike, *, windows: bool = False) -> Path:
+        """Write a TSV atomically: one row per sequence (``id``, one column per label, ``called_labels``), or per
+        window with ``windows=True`` (``id``, ``start``, ``end`` 1-based inclusive, one column per label)."""
+        return _write_lines(path, self.tsv_lines(windows=windows))
 
 
 @dataclass
@@ -89,12 +95,16 @@ class Embeddings:
     ids: np.ndarray
     vectors: np.ndarray
 
-    def to_tsv(self, path: str | os.PathLike) -> Path:
-        """Write a TSV atomically: ``id`` and one column per dimension (``d0`` ...)."""
-        lines = ["\t".join(["id", *(f"d{j}" for j in range(self.vectors.shape[1]))])]
+    def tsv_lines(self, *, header: bool = True) -> list[str]:
+        """The rows :meth:`to_tsv` writes (with or without the header line)."""
+        lines = ["\t".join(["id", *(f"d{j}" for j in range(self.vectors.shape[1]))])] if header else []
         lines += ["\t".join([str(sid), *(f"{v:.6g}" for v in row)]) for sid, row in zip(self.ids, self.vectors,
                                                                                        strict=True)]
-        return _write_lines(path, lines)
+        return lines
+
+    def to_tsv(self, path: str | os.PathLike) -> Path:
+        """Write a TSV atomically: ``id`` and one column per dimension (``d0`` ...)."""
+        return _write_lines(path, self.tsv_lines())
 
 
 def _write_lines(path: str | os.PathLike, lines: list[str]) -> Path:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from rnalabel.data import Dataset
 from rnalabel.errors import InputError
 from rnalabel.io.fasta import (
@@ -65,6 +67,54 @@ def read_input(path: str | os.PathLike, *, max_length: int | None = None) -> Dat
 
         return read_table(p, max_length=max_length)
     return read_fasta_dataset(p, max_length=max_length)
+
+
+def parse_shard(shard: str | None) -> tuple[int, int] | None:
+    """``"i/n"`` -> (i, n) with 0 <= i < n (None stays None); anything else raises InputError."""
+    if shard is None:
+        return None
+    try:
+        i, n = (int(x) for x in str(shard).split("/"))
+    except ValueError:
+        i, n = -1, 0
+    if not 0 <= i < n:
+        raise InputError(f"--shard {shard!r} is not i/n with 0 <= i < n.", remedy="e.g. --shard 0/4 ... 3/4.")
+    return i, n
+
+
+def iter_input(path: str | os.PathLike, *, chunk: int = 10_000, max_length: int | None = None,
+               shard: tuple[int, int] | None = None):
+    """Sequences of a file, ``chunk`` at a time (Datasets), in file order, so that memory does not grow with the
+    input: FASTA is read record by record (only the ids seen so far are kept, to refuse duplicates); tables and
+    Parquet are read whole and then cut. ``shard=(i, n)`` keeps records i, i + n, i + 2n ... (record order), so n
+    jobs of a scheduler (a SLURM array, Nextflow) split one input between them."""
+    from rnalabel.io.fasta import iter_fasta
+
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise InputError(f"chunk must be a whole number of at least 1, got {chunk!r}.")
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found.", path=p, remedy="check the path.")
+    name = _suffix(p)
+    table = name.endswith((".parquet", ".pq")) or (name.endswith((".csv", ".tsv", ".txt")) and not _looks_like_fasta(p))
+    if table:
+        ds = read_input(p, max_length=max_length)
+        idx = np.arange(len(ds)) if shard is None else np.arange(shard[0], len(ds), shard[1])
+        for a in range(0, len(idx), chunk):
+            yield ds.subset(idx[a:a + chunk])
+        return
+    ids: list[str] = []
+    seqs: list[str] = []
+    for k, rec in enumerate(iter_fasta(p, max_length=max_length)):
+        if shard is not None and k % shard[1] != shard[0]:
+            continue
+        ids.append(rec.id)
+        seqs.append(rec.sequence)
+        if len(ids) == chunk:
+            yield Dataset.from_sequences(ids, seqs, provenance={"source": str(p), "format": "fasta"})
+            ids, seqs = [], []
+    if ids:
+        yield Dataset.from_sequences(ids, seqs, provenance={"source": str(p), "format": "fasta"})
 
 
 def _looks_like_fasta(path: Path) -> bool:
