@@ -53,6 +53,7 @@ def train_run(
     overwrite: bool = False,
     init: str | os.PathLike | None = None,
     resume: bool = False,
+    num_nodes: int = 1,
     **train_overrides,
 ) -> tuple[Bundle, FitReport]:
     """Train a recipe on a dataset and write the run folder ``out``, all or nothing.
@@ -74,8 +75,9 @@ def train_run(
         Default is True.
     device : str, optional
         Default is None (CUDA when present, else CPU).
-    devices : int or "auto"
-        Default is 1.
+    devices, num_nodes : int
+        DDP: devices (or CPU processes) per node, and nodes (see :func:`rnalabel.engine.training.fit`). Defaults
+        are 1 and 1.
     overwrite : bool
         Replace an existing run folder (one that holds a card.json); without it a folder holding files is
         refused. Default is False.
@@ -92,37 +94,46 @@ def train_run(
         Any :class:`rnalabel.engine.recipe.TrainConfig` field (``max_epochs``, ``batch_size``, ``lr``, ``seed`` ...);
         None values are ignored.
     """
-    from dataclasses import replace
-
+    from rnalabel.engine.training import global_rank
     from rnalabel.report import plot_curves, write_history
 
+    if global_rank(devices) != 0:  # a DDP worker process (it re-runs this call): train along, write nothing
+        return _train(data, recipe, window, stride, train_overrides, init, progress=False, device=device,
+                      devices=devices, num_nodes=num_nodes, checkpoint=checkpoint_dir(out), resume=resume)
     with atomic_dir(out, overwrite=overwrite) as folder:
-        ds = _dataset(data)
-        rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
-        if window is not None or stride is not None:  # checked by Recipe: whole numbers of at least 1
-            rec = replace(rec, window=rec.window if window is None else window,
-                          stride=rec.stride if stride is None else stride)
-        rec = rec.with_train(**train_overrides)
-        init_state = None
-        if init is not None:
-            src = load_model(init)
-            if src.recipe.model != rec.model:
-                raise InputError(f"--init {init} is a {src.recipe.model!r} model; the recipe trains {rec.model!r}.",
-                                 remedy="initialise from a model of the same architecture.")
-            init_state = src.module.state_dict()
         ck = checkpoint_dir(out)
-        model, report = fit(rec, ds, progress=progress, device=device, devices=devices, init_state=init_state,
-                            init_strict=False, checkpoint=ck, resume=resume)
-        if init is not None:
-            model.card["training"]["init_from"] = {"path": str(init), "card_sha256": _card_digest(init)}
+        model, report = _train(data, recipe, window, stride, train_overrides, init, progress=progress, device=device,
+                               devices=devices, num_nodes=num_nodes, checkpoint=ck, resume=resume)
         save_model(model, folder)
         write_text_atomic(folder / "metrics.json", json.dumps(model.card["metrics"], indent=2) + "\n")
         write_history(report.history, folder / "history.tsv")
         split = "test" if "test" in report.outputs else "val"
         y, scores = report.outputs[split]
         plot_curves(y, scores, model.label_names, folder / "curves.png",
-                    title=f"{rec.name}: {split} split (n={len(y)})")
+                    title=f"{model.recipe.name}: {split} split (n={len(y)})")
     shutil.rmtree(ck, ignore_errors=True)  # the run folder is complete: nothing left to resume
+    return model, report
+
+
+def _train(data, recipe, window, stride, train_overrides, init, **fit_kw) -> tuple[Bundle, FitReport]:
+    from dataclasses import replace
+
+    ds = _dataset(data)
+    rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    if window is not None or stride is not None:  # checked by Recipe: whole numbers of at least 1
+        rec = replace(rec, window=rec.window if window is None else window,
+                      stride=rec.stride if stride is None else stride)
+    rec = rec.with_train(**train_overrides)
+    init_state = None
+    if init is not None:
+        src = load_model(init)
+        if src.recipe.model != rec.model:
+            raise InputError(f"--init {init} is a {src.recipe.model!r} model; the recipe trains {rec.model!r}.",
+                             remedy="initialise from a model of the same architecture.")
+        init_state = src.module.state_dict()
+    model, report = fit(rec, ds, init_state=init_state, init_strict=False, **fit_kw)
+    if init is not None:
+        model.card["training"]["init_from"] = {"path": str(init), "card_sha256": _card_digest(init)}
     return model, report
 
 

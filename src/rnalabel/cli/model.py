@@ -28,7 +28,8 @@ def train(
     window: int = typer.Option(None, "--window", help="Input width in nt (default: longest training sequence)."),
     stride: int = typer.Option(None, "--stride", help="Scanning stride for long sequences (default: window/2)."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
-    devices: int = typer.Option(1, "--devices", help="Number of devices; >1 trains with DDP."),
+    devices: int = typer.Option(1, "--devices", help="Devices (or CPU processes) per node; >1 trains with DDP."),
+    num_nodes: int = typer.Option(1, "--num-nodes", help="Nodes for DDP (under SLURM: srun rnalabel train ...)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
     init: Path = typer.Option(None, "--init", help="Start from this run folder's weights (transfer learning); "
@@ -44,8 +45,12 @@ def train(
         model, report = train_run(
             data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
             max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
-            precision=precision, seed=seed, overwrite=overwrite, init=init, resume=resume,
+            precision=precision, seed=seed, overwrite=overwrite, init=init, resume=resume, num_nodes=num_nodes,
         )
+    from rnalabel.engine.training import global_rank
+
+    if global_rank(devices) != 0:  # a DDP worker: rank 0 reports
+        return
     final = report.test or report.val
     which = "test" if report.test is not None else "validation"
     out_console.print(scores_table(f"{model.recipe.name}: {which} split (n={final.n})", final))

@@ -361,13 +361,26 @@ def _fingerprint(recipe: Recipe, ds: Dataset, devices: Any, init_state: Mapping[
     return h.hexdigest()
 
 
+def global_rank(devices: int | str = 1) -> int:
+    """This process's rank in a distributed (DDP) training, from the variables Lightning's launcher, torchrun or
+    SLURM set (0 in the process that started the training, and when not distributed)."""
+    if os.environ.get("RANK"):
+        return int(os.environ["RANK"])
+    local = int(os.environ.get("LOCAL_RANK", "0") or 0)
+    node = int(os.environ.get("NODE_RANK", os.environ.get("GROUP_RANK", "0")) or 0)
+    per_node = devices if isinstance(devices, int) else 1
+    return node * per_node + local
+
+
 class _Checkpoints:
     """The resumable state of a training in a folder: ``last.ckpt`` (Lightning's, written atomically after every
     epoch, read back with ``weights_only=True``: tensors and plain values, never arbitrary objects) and
-    ``resume.json`` (fingerprint, stage, epochs done)."""
+    ``resume.json`` (fingerprint, stage, epochs done). In a distributed training only rank 0 writes; every rank
+    takes part in Lightning's save (it synchronises them)."""
 
-    def __init__(self, folder: str | os.PathLike, fingerprint: str, resume: bool) -> None:
+    def __init__(self, folder: str | os.PathLike, fingerprint: str, resume: bool, *, writer: bool = True) -> None:
         self.dir = Path(folder)
+        self.writer = writer
         self.last = self.dir / "last.ckpt"
         self.meta = self.dir / "resume.json"
         self.fingerprint = fingerprint
@@ -383,8 +396,10 @@ class _Checkpoints:
                                  path=self.dir, remedy="resume with the same data and options, or train without "
                                                        "--resume.")
             self.stage, self.resumed_from = int(saved.get("stage", 0)), int(saved.get("epochs_done", 0))
-        else:
+        elif writer:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if not writer:
+            return
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -398,7 +413,9 @@ class _Checkpoints:
         class Save(pl.Callback):
             def on_train_epoch_end(self, trainer, pl_module) -> None:
                 tmp = ck.dir / ".last.ckpt.tmp"
-                trainer.save_checkpoint(tmp)
+                trainer.save_checkpoint(tmp)  # every rank: Lightning writes on rank 0 and synchronises
+                if not (ck.writer and trainer.is_global_zero):
+                    return
                 os.replace(tmp, ck.last)
                 meta = {"fingerprint": ck.fingerprint, "stage": stage_index,
                         "epochs_done": int(trainer.current_epoch) + 1}
@@ -421,6 +438,7 @@ def fit(
     init_strict: bool = True,
     checkpoint: str | os.PathLike | None = None,
     resume: bool = False,
+    num_nodes: int = 1,
 ) -> tuple[Bundle, FitReport]:
     """Train ``recipe`` on ``dataset`` and return the trained :class:`~rnalabel.engine.bundle.Bundle`.
 
@@ -450,7 +468,12 @@ def fit(
     device : str, optional
         "cpu", "cuda" or None (CUDA when present, else CPU). Default is None.
     devices : int or "auto"
-        Number of devices; more than one trains with DDP. Default is 1.
+        Number of devices (CPU processes on a CPU) per node; more than one trains with DDP (gloo on CPUs, NCCL on
+        GPUs). Lightning launches the other processes itself, or joins those torchrun or SLURM started (it reads
+        their environment): ``torchrun --nproc_per_node 4 -m rnalabel train ... --devices 4``, or under SLURM
+        ``srun rnalabel train ... --devices 4 --num-nodes 2``. Rank 0 alone writes files. Default is 1.
+    num_nodes : int
+        Machines taking part in DDP. Default is 1.
     stages : sequence of str, optional
         Run only these of the model's training stages (e.g. ``["fusion"]`` after ``init_state`` brought
         pre-trained parts). Default is None (all).
@@ -483,6 +506,8 @@ def fit(
     if devices != "auto" and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
         raise InputError(f"devices must be a whole number of at least 1 (or auto), got {devices!r}.",
                          remedy="e.g. --devices 2 for two GPUs (or CPU processes) with DDP.")
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
+        raise InputError(f"num_nodes must be a whole number of at least 1, got {num_nodes!r}.")
     if dataset.n_labels == 0:
         raise LabelError("the dataset has no label columns to learn.", remedy="import a labelled table.")
     if len(dataset) < 4:
@@ -525,7 +550,8 @@ def fit(
     precision = resolve_precision(cfg.precision, dev)
     train_dl = _loader(ViewTensors(x_tr, tr_u.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
     val_dl = _loader(ViewTensors(x_va, va_u.labels), max(cfg.batch_size, 512), False, cfg.num_workers, cfg.seed)
-    ck = _Checkpoints(checkpoint, _fingerprint(recipe, ds, devices, init_state), resume) if checkpoint else None
+    ck = _Checkpoints(checkpoint, _fingerprint(recipe, ds, devices, init_state), resume,
+                      writer=global_rank(devices) == 0) if checkpoint else None
     start_stage = ck.stage if ck is not None and resume else 0
     t0 = time.perf_counter()
     for i, stage in enumerate(stage_list):
@@ -544,6 +570,7 @@ def fit(
             max_epochs=cfg.max_epochs,
             accelerator="gpu" if dev.type == "cuda" else "cpu",
             devices=devices,
+            num_nodes=num_nodes,
             precision=precision,
             callbacks=callbacks,
             logger=False,
@@ -605,7 +632,7 @@ def fit(
         "training": {
             "best_epoch": report.best_epoch, "epochs_run": len(history), "history": history,
             "seconds": round(report.seconds, 2), "train_seconds": round(train_s, 2),
-            "device": str(dev), "devices": devices, "precision": precision, "torch": torch.__version__,
+            "device": str(dev), "devices": devices, "num_nodes": num_nodes, "precision": precision, "torch": torch.__version__,
             "lengths": {"min": int(train_ds.lengths.min()), "max": int(train_ds.lengths.max())},
             "short_copies": len(fit_ds) - len(train_ds),
             **({"stages": list(stage_list)} if stage_list != [None] else {}),

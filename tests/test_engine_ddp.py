@@ -1,0 +1,39 @@
+"""Lightning DDP on two CPU processes (gloo) against one process: same data, the run folder written once (by
+rank 0), metrics within a stated tolerance (two processes average gradients over twice the rows per step, so they
+do not take the same steps)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+RECIPE = {"model": "multiresbind", "params": {"filters": 8, "hidden": 16}, "views": {"seq": {"type": "onehot"}},
+          "train": {"max_epochs": 6, "patience": 10, "batch_size": 32, "lr": 0.005, "precision": "32", "seed": 0}}
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_match_one(tmp_path):
+    from rnalabel.data.synthetic import make_demo_dataset
+
+    make_demo_dataset(1500, seed=2).to_parquet(tmp_path / "data.parquet")
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(RECIPE))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    outs = {}
+    for n in (1, 2):
+        cmd = [sys.executable, "-m", "rnalabel", "train", str(tmp_path / "data.parquet"), "--recipe",
+               str(tmp_path / "r.yaml"), "--out", str(tmp_path / f"run{n}"), "--devices", str(n), "--no-progress"]
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert r.stdout.count("run folder") == 1  # only rank 0 reports
+        outs[n] = json.loads((tmp_path / f"run{n}" / "metrics.json").read_text())["test"]["averages"]
+        card = json.loads((tmp_path / f"run{n}" / "card.json").read_text())
+        assert card["training"]["devices"] == n
+    assert not list(tmp_path.glob(".run*"))  # no temporary folders or checkpoints left by either rank
+    assert outs[1]["auroc_macro"] > 0.6 and outs[2]["auroc_macro"] > 0.6  # both learn (chance: 0.5)
+    assert abs(outs[1]["auroc_macro"] - outs[2]["auroc_macro"]) < 0.05
