@@ -36,3 +36,4 @@ def test_run_demo_writes_the_run_folder(tmp_path):
     assert 0 <= res.macro_auroc <= 1
     m = json.loads((res.out / "metrics.json").read_text())
     assert m["test"]["averages"]["auroc_macro"] == res.macro_auroc
+    assert "rnalabel report: demo<" in (res.out / "report.html").read_text()  # the run's name, not the temp folder's

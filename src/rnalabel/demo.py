@@ -95,5 +95,5 @@ def run_demo(
         tpred.to_tsv(folder / "transcript_windows.tsv", windows=True)
         write_text_atomic(folder / "transcripts_planted.json",
                           json.dumps(dict(zip(tids, planted, strict=True)), indent=2))
-        write_report(folder, folder / "report.html")
+        write_report(folder, folder / "report.html", title=Path(out).resolve().name)
     return DemoResult(out=out, scores=report.test, seconds=time.perf_counter() - t0)

@@ -173,9 +173,9 @@ def _dataset(run: Path, data: str | os.PathLike | None) -> Dataset | None:
     return read_input(found[0]) if found else None
 
 
-def build_report(run: str | os.PathLike, *, data: str | os.PathLike | None = None) -> str:
+def build_report(run: str | os.PathLike, *, data: str | os.PathLike | None = None, title: str | None = None) -> str:
     """The HTML text of the report of run folder ``run`` (``data``: the dataset, when the run folder does not
-    hold it under ``data/``)."""
+    hold it under ``data/``; ``title``: the run's name, by default the folder's)."""
     import jinja2
 
     run = Path(run)
@@ -214,7 +214,7 @@ def build_report(run: str | os.PathLike, *, data: str | os.PathLike | None = Non
         rows.append({"label": n, "threshold": thresholds.get(n) if isinstance(thresholds, dict) else None, **m})
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html", "j2"]))
     return env.get_template("report.html.j2").render(
-        run=run.resolve().name, card=card, card_json=json.dumps(card, indent=1), labels=labels, rows=rows,
+        run=title or run.resolve().name, card=card, card_json=json.dumps(card, indent=1), labels=labels, rows=rows,
         averages=averages, split=split, prov=prov, images=images, explain=explain,
         splits={k: prov.get(f"n_{k}") for k in ("train", "val", "test")},
         dataset=None if ds is None else {"n": len(ds), "labels": ds.n_labels},
@@ -224,13 +224,14 @@ def build_report(run: str | os.PathLike, *, data: str | os.PathLike | None = Non
 
 
 def write_report(run: str | os.PathLike, out: str | os.PathLike | None = None, *,
-                 data: str | os.PathLike | None = None) -> Path:
-    """Write the report of ``run`` to ``out`` (default ``RUN/report.html``) atomically; returns its path."""
+                 data: str | os.PathLike | None = None, title: str | None = None) -> Path:
+    """Write the report of ``run`` to ``out`` (default ``RUN/report.html``) atomically; returns its path.
+    ``title``: the run's name (default: the folder's; a run being written in a temporary folder gives its own)."""
     out = Path(out) if out is not None else Path(run) / "report.html"
     from rnalabel.data import atomic_path
 
     with atomic_path(out) as tmp:
-        tmp.write_text(build_report(run, data=data), encoding="utf-8")
+        tmp.write_text(build_report(run, data=data, title=title), encoding="utf-8")
     return out
 
 
