@@ -54,6 +54,7 @@ def train_run(
     init: str | os.PathLike | None = None,
     resume: bool = False,
     num_nodes: int = 1,
+    checkpoint_every: int = 1000,
     **train_overrides,
 ) -> tuple[Bundle, FitReport]:
     """Train a recipe on a dataset and write the run folder ``out``, all or nothing.
@@ -78,6 +79,8 @@ def train_run(
     devices, num_nodes : int
         DDP: devices (or CPU processes) per node, and nodes (see :func:`rnalabel.engine.training.fit`). Defaults
         are 1 and 1.
+    checkpoint_every : int
+        Training batches between checkpoints within an epoch (0: after each epoch only). Default is 1000.
     overwrite : bool
         Replace an existing run folder (one that holds a card.json); without it a folder holding files is
         refused. Default is False.
@@ -99,11 +102,13 @@ def train_run(
 
     if global_rank(devices) != 0:  # a DDP worker process (it re-runs this call): train along, write nothing
         return _train(data, recipe, window, stride, train_overrides, init, progress=False, device=device,
-                      devices=devices, num_nodes=num_nodes, checkpoint=checkpoint_dir(out), resume=resume)
+                      devices=devices, num_nodes=num_nodes, checkpoint=checkpoint_dir(out), resume=resume,
+                      checkpoint_every=checkpoint_every)
     with atomic_dir(out, overwrite=overwrite) as folder:
         ck = checkpoint_dir(out)
         model, report = _train(data, recipe, window, stride, train_overrides, init, progress=progress, device=device,
-                               devices=devices, num_nodes=num_nodes, checkpoint=ck, resume=resume)
+                               devices=devices, num_nodes=num_nodes, checkpoint=ck, resume=resume,
+                               checkpoint_every=checkpoint_every)
         save_model(model, folder)
         write_text_atomic(folder / "metrics.json", json.dumps(model.card["metrics"], indent=2) + "\n")
         write_history(report.history, folder / "history.tsv")

@@ -30,12 +30,15 @@ def train(
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
     devices: int = typer.Option(1, "--devices", help="Devices (or CPU processes) per node; >1 trains with DDP."),
     num_nodes: int = typer.Option(1, "--num-nodes", help="Nodes for DDP (under SLURM: srun rnalabel train ...)."),
+    checkpoint_every: int = typer.Option(1000, "--checkpoint-every", help="Also checkpoint every N training "
+                                         "batches within an epoch (0: after each epoch only)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
     init: Path = typer.Option(None, "--init", help="Start from this run folder's weights (transfer learning); "
                               "an output layer of another size starts fresh."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted training of the same data and "
-                                "recipe into the same --out (its state is saved after every epoch)."),
+                                "recipe into the same --out (its state is saved after every epoch and every "
+                                "--checkpoint-every batches)."),
 ) -> None:
     """Train a recipe on a labelled dataset and write a run folder (all or nothing)."""
     from rnalabel.engine.bundle import UntrainedLabelWarning
@@ -46,6 +49,7 @@ def train(
             data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
             max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
             precision=precision, seed=seed, overwrite=overwrite, init=init, resume=resume, num_nodes=num_nodes,
+            checkpoint_every=checkpoint_every,
         )
     from rnalabel.engine.training import global_rank
 

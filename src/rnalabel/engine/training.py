@@ -71,25 +71,52 @@ def _identity(batch):
 
 class EpochShuffle(torch.utils.data.Sampler):
     """A permutation of the rows that is a pure function of (seed, epoch): a run resumed at epoch e sees exactly
-    the batches an uninterrupted run saw (Lightning calls ``set_epoch`` before each epoch)."""
+    the batches an uninterrupted run saw (Lightning calls ``set_epoch`` before each epoch). After a resume in the
+    middle of an epoch, the rows already trained on in that epoch are skipped once (:meth:`skip`)."""
 
     def __init__(self, n: int, seed: int) -> None:
         self.n, self.seed, self.epoch = n, seed, 0
+        self._skip: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
+
+    def skip(self, epoch: int, rows: int) -> None:
+        """Leave out the first ``rows`` of epoch ``epoch``'s permutation the next time that epoch is iterated."""
+        self._skip = (int(epoch), int(rows))
 
     def __len__(self) -> int:
         return self.n
 
     def __iter__(self):
-        return iter(np.random.default_rng([self.seed, self.epoch]).permutation(self.n).tolist())
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+        if self._skip is not None and self._skip[0] == self.epoch:
+            order = order[self._skip[1]:]
+        self._skip = None
+        return iter(order.tolist())
+
+
+class _ResumableLoader(torch.utils.data.DataLoader):
+    """A DataLoader Lightning can resume in the middle of an epoch (it has ``state_dict``/``load_state_dict``): the
+    state is the epoch and the batches trained in it (set by the checkpoint callback, which knows them; the loader
+    itself has fetched ahead), and loading it makes :class:`EpochShuffle` skip those batches' rows."""
+
+    batches_done = 0
+
+    def state_dict(self) -> dict:
+        return {"epoch": int(self.sampler.epoch), "batches": int(self.batches_done)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if isinstance(self.sampler, EpochShuffle) and state.get("batches"):
+            self.sampler.skip(int(state["epoch"]), int(state["batches"]) * int(self.batch_size))
 
 
 def _loader(ds: ViewTensors, batch_size: int, shuffle: bool, num_workers: int, seed: int):
-    return torch.utils.data.DataLoader(
+    # its own generator: each new iterator draws a seed from it, not from torch's global random state (which
+    # dropout uses), so a run resumed in the middle of an epoch draws the same dropout masks
+    return _ResumableLoader(
         ds, batch_size=batch_size, sampler=EpochShuffle(len(ds), seed) if shuffle else None, collate_fn=_identity,
-        num_workers=num_workers, persistent_workers=num_workers > 0,
+        num_workers=num_workers, persistent_workers=num_workers > 0, generator=torch.Generator().manual_seed(seed),
     )
 
 
@@ -384,7 +411,7 @@ class _Checkpoints:
         self.last = self.dir / "last.ckpt"
         self.meta = self.dir / "resume.json"
         self.fingerprint = fingerprint
-        self.stage, self.resumed_from = 0, 0
+        self.stage, self.resumed_from, self.resumed_batches = 0, 0, 0
         if resume:
             try:
                 saved = json.loads(self.meta.read_text())
@@ -396,6 +423,7 @@ class _Checkpoints:
                                  path=self.dir, remedy="resume with the same data and options, or train without "
                                                        "--resume.")
             self.stage, self.resumed_from = int(saved.get("stage", 0)), int(saved.get("epochs_done", 0))
+            self.resumed_batches = int(saved.get("batches_done", 0))
         elif writer:
             shutil.rmtree(self.dir, ignore_errors=True)
         if not writer:
@@ -406,22 +434,35 @@ class _Checkpoints:
             raise InputError(f"cannot write checkpoints here ({exc.strerror or exc}).", path=self.dir,
                              remedy="choose a writable place.") from None
 
-    def callback(self, stage_index: int):
+    def callback(self, stage_index: int, every_steps: int = 0):
+        """Lightning callback writing the checkpoint after every epoch and, when ``every_steps`` > 0, after every
+        ``every_steps`` training batches within an epoch."""
         pl = _lightning()
         ck = self
 
         class Save(pl.Callback):
-            def on_train_epoch_end(self, trainer, pl_module) -> None:
+            def _save(self, trainer, epochs_done: int, batches_done: int) -> None:
+                loader = trainer.train_dataloader
+                if isinstance(loader, _ResumableLoader):
+                    loader.batches_done = batches_done
                 tmp = ck.dir / ".last.ckpt.tmp"
                 trainer.save_checkpoint(tmp)  # every rank: Lightning writes on rank 0 and synchronises
                 if not (ck.writer and trainer.is_global_zero):
                     return
                 os.replace(tmp, ck.last)
-                meta = {"fingerprint": ck.fingerprint, "stage": stage_index,
-                        "epochs_done": int(trainer.current_epoch) + 1}
+                meta = {"fingerprint": ck.fingerprint, "stage": stage_index, "epochs_done": epochs_done,
+                        "batches_done": batches_done, "global_step": int(trainer.global_step)}
                 tmp = ck.dir / ".resume.json.tmp"
                 tmp.write_text(json.dumps(meta) + "\n")
                 os.replace(tmp, ck.meta)
+
+            def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+                done = batch_idx + 1
+                if every_steps and done % every_steps == 0 and done < trainer.num_training_batches:
+                    self._save(trainer, int(trainer.current_epoch), done)
+
+            def on_train_epoch_end(self, trainer, pl_module) -> None:
+                self._save(trainer, int(trainer.current_epoch) + 1, 0)
 
         return Save()
 
@@ -439,6 +480,7 @@ def fit(
     checkpoint: str | os.PathLike | None = None,
     resume: bool = False,
     num_nodes: int = 1,
+    checkpoint_every: int = 1000,
 ) -> tuple[Bundle, FitReport]:
     """Train ``recipe`` on ``dataset`` and return the trained :class:`~rnalabel.engine.bundle.Bundle`.
 
@@ -483,15 +525,20 @@ def fit(
     init_strict : bool
         False skips the ``init_state`` weights that do not fit (transfer learning from a model with another
         output layer); their names go into the card (``training.init_skipped``). Default is True.
-
     checkpoint : path, optional
-        A folder for resumable state: after every epoch the whole training state (weights, optimizer, early
-        stopping, the best weights so far, history, random state) is written there atomically, with a fingerprint
-        of the recipe and the data (``resume.json``). Default is None (nothing written).
+        A folder for resumable state: after every epoch (and every ``checkpoint_every`` batches within one) the
+        whole training state (weights, optimizer, early stopping, the best weights so far, history, random state,
+        the batches done in the epoch) is written there atomically, with a fingerprint of the recipe and the data
+        (``resume.json``). Default is None (nothing written).
     resume : bool
-        Continue from ``checkpoint``'s last epoch (refused when the recipe or the data differ). The batches are a
-        pure function of (seed, epoch) and the random state is restored, so on CPU a resumed run ends with the
+        Continue from ``checkpoint``'s last save (refused when the recipe or the data differ), at an epoch's end
+        or in the middle of one. The batches are a pure function of (seed, epoch), the rows already trained on in
+        an interrupted epoch are skipped, and the random state is restored, so on CPU a resumed run ends with the
         weights and metrics of an uninterrupted one. Default is False.
+    checkpoint_every : int
+        Training batches between checkpoints within an epoch (0: after each epoch only). Saving costs a write
+        of the weights and optimizer state; at the default, a small part of the time on long epochs. With more
+        than one process (DDP) checkpoints are written after each epoch only. Default is 1000.
 
     The dataset's ``provenance["label_info"]`` (what each label means, e.g. the proteins of an experiment), when
     it has one, becomes the bundle's ``label_info``.
@@ -508,6 +555,9 @@ def fit(
                          remedy="e.g. --devices 2 for two GPUs (or CPU processes) with DDP.")
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
         raise InputError(f"num_nodes must be a whole number of at least 1, got {num_nodes!r}.")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+        raise InputError(f"checkpoint_every must be a whole number of batches (0: each epoch only), got "
+                         f"{checkpoint_every!r}.")
     if dataset.n_labels == 0:
         raise LabelError("the dataset has no label columns to learn.", remedy="import a labelled table.")
     if len(dataset) < 4:
@@ -563,7 +613,8 @@ def fit(
         best_cb, es_cb = _callbacks(cfg.patience, history, stage)
         callbacks = [best_cb, es_cb]
         if ck is not None:
-            callbacks.append(ck.callback(i))
+            distributed = devices == "auto" or devices > 1 or num_nodes > 1
+            callbacks.append(ck.callback(i, 0 if distributed else checkpoint_every))
         if progress:
             callbacks.append(pl.callbacks.RichProgressBar(leave=False))
         trainer = pl.Trainer(
@@ -638,6 +689,8 @@ def fit(
             **({"stages": list(stage_list)} if stage_list != [None] else {}),
             **({"init_skipped": init_skipped} if init_skipped else {}),
             **({"resumed_after_epoch": resumed_from} if resumed_from is not None else {}),
+            **({"resumed_after_batches": ck.resumed_batches} if resumed_from is not None and ck.resumed_batches
+               else {}),
         },
         **({"untrained_labels": untrained} if untrained else {}),
         "metrics": {"val": val_metrics.to_dict(), **({"test": test_metrics.to_dict()} if test_metrics else {})},
