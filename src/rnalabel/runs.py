@@ -34,6 +34,19 @@ def _dataset(data: Dataset | str | os.PathLike) -> Dataset:
     return data if isinstance(data, Dataset) else read_input(data)
 
 
+def _stream(data: Dataset | str | os.PathLike):
+    from rnalabel.data.stream import ParquetStream
+
+    if isinstance(data, Dataset):
+        raise InputError("streaming trains from a Parquet file, not from a dataset in memory.",
+                         remedy="give the path of the Parquet file, or train without streaming.")
+    path = Path(data)
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        raise InputError("streaming trains from an rnalabel Parquet dataset.", path=path,
+                         remedy=f"convert it first: rnalabel data import table {path} --out {path.stem}.parquet")
+    return ParquetStream(path)
+
+
 def _card_digest(run: str | os.PathLike) -> str:
     from rnalabel.data.files import sha256_file
 
@@ -55,6 +68,8 @@ def train_run(
     resume: bool = False,
     num_nodes: int = 1,
     checkpoint_every: int = 1000,
+    stream: bool = False,
+    shuffle_buffer: int = 65_536,
     **train_overrides,
 ) -> tuple[Bundle, FitReport]:
     """Train a recipe on a dataset and write the run folder ``out``, all or nothing.
@@ -81,6 +96,11 @@ def train_run(
         are 1 and 1.
     checkpoint_every : int
         Training batches between checkpoints within an epoch (0: after each epoch only). Default is 1000.
+    stream : bool
+        Train from the Parquet file ``data`` without reading it into memory (see
+        :func:`rnalabel.engine.training.fit`). Default is False.
+    shuffle_buffer : int
+        Streaming: rows shuffled together. Default is 65,536.
     overwrite : bool
         Replace an existing run folder (one that holds a card.json); without it a folder holding files is
         refused. Default is False.
@@ -103,12 +123,12 @@ def train_run(
     if global_rank(devices) != 0:  # a DDP worker process (it re-runs this call): train along, write nothing
         return _train(data, recipe, window, stride, train_overrides, init, progress=False, device=device,
                       devices=devices, num_nodes=num_nodes, checkpoint=checkpoint_dir(out), resume=resume,
-                      checkpoint_every=checkpoint_every)
+                      checkpoint_every=checkpoint_every, stream=stream, shuffle_buffer=shuffle_buffer)
     with atomic_dir(out, overwrite=overwrite) as folder:
         ck = checkpoint_dir(out)
         model, report = _train(data, recipe, window, stride, train_overrides, init, progress=progress, device=device,
                                devices=devices, num_nodes=num_nodes, checkpoint=ck, resume=resume,
-                               checkpoint_every=checkpoint_every)
+                               checkpoint_every=checkpoint_every, stream=stream, shuffle_buffer=shuffle_buffer)
         save_model(model, folder)
         write_text_atomic(folder / "metrics.json", json.dumps(model.card["metrics"], indent=2) + "\n")
         write_history(report.history, folder / "history.tsv")
@@ -120,10 +140,11 @@ def train_run(
     return model, report
 
 
-def _train(data, recipe, window, stride, train_overrides, init, **fit_kw) -> tuple[Bundle, FitReport]:
+def _train(data, recipe, window, stride, train_overrides, init, *, stream: bool = False,
+           **fit_kw) -> tuple[Bundle, FitReport]:
     from dataclasses import replace
 
-    ds = _dataset(data)
+    ds = _stream(data) if stream else _dataset(data)
     rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     if window is not None or stride is not None:  # checked by Recipe: whole numbers of at least 1
         rec = replace(rec, window=rec.window if window is None else window,

@@ -32,6 +32,9 @@ def train(
     num_nodes: int = typer.Option(1, "--num-nodes", help="Nodes for DDP (under SLURM: srun rnalabel train ...)."),
     checkpoint_every: int = typer.Option(1000, "--checkpoint-every", help="Also checkpoint every N training "
                                          "batches within an epoch (0: after each epoch only)."),
+    stream: bool = typer.Option(False, "--stream", help="Train from a Parquet dataset without reading it into "
+                                "memory (row groups, a shuffle buffer; one process)."),
+    shuffle_buffer: int = typer.Option(65_536, "--shuffle-buffer", help="With --stream: rows shuffled together."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
     init: Path = typer.Option(None, "--init", help="Start from this run folder's weights (transfer learning); "
@@ -49,7 +52,7 @@ def train(
             data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
             max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
             precision=precision, seed=seed, overwrite=overwrite, init=init, resume=resume, num_nodes=num_nodes,
-            checkpoint_every=checkpoint_every,
+            checkpoint_every=checkpoint_every, stream=stream, shuffle_buffer=shuffle_buffer,
         )
     from rnalabel.engine.training import global_rank
 

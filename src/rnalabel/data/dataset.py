@@ -74,6 +74,9 @@ class Track:
     categories: list[str]
 
 
+ROW_GROUP_ROWS = 65_536  # rows per Parquet row group: what a streaming reader holds at a time
+
+
 @dataclass
 class Dataset:
     """Sequences with multi-label targets.
@@ -279,8 +282,8 @@ class Dataset:
             "format": 1,
         }
         table = pa.table(cols).replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
-        with atomic_path(path) as tmp:
-            pq.write_table(table, tmp)
+        with atomic_path(path) as tmp:  # row groups of 65,536 rows: what a streaming reader takes at a time
+            pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS)
         return path
 
     @classmethod
@@ -299,14 +302,12 @@ class Dataset:
                 path=path,
                 remedy="give a dataset written by `rnalabel data import` or `rnalabel data build`.",
             ) from None
-        raw = (table.schema.metadata or {}).get(_META_KEY)
-        if raw is None:
-            raise InputError(
-                "this Parquet file was not written by rnalabel (no 'rnalabel' schema metadata).",
-                path=path,
-                remedy="import label tables with `rnalabel data import table FILE`.",
-            )
-        meta = json.loads(raw)
+        meta = dataset_metadata(table.schema, path)
+        return cls._from_table(table, meta)
+
+    @classmethod
+    def _from_table(cls, table, meta: dict) -> Dataset:
+        """The rows of a pyarrow table in :meth:`to_parquet`'s layout (``meta``: its rnalabel metadata)."""
         names = list(meta["label_names"])
         ids = table.column("id").to_pylist()
         seqs = table.column("sequence").to_pylist()
@@ -319,6 +320,18 @@ class Dataset:
             strings = table.column(f"track:{name}").to_pylist()
             ds.tracks[name] = track_from_strings(strings, cats, width=ds.width)
         return ds
+
+
+def dataset_metadata(schema, path: str | os.PathLike) -> dict:
+    """The rnalabel metadata of a Parquet schema (label names, tracks, provenance); InputError if absent."""
+    raw = (schema.metadata or {}).get(_META_KEY)
+    if raw is None:
+        raise InputError(
+            "this Parquet file was not written by rnalabel (no 'rnalabel' schema metadata).",
+            path=path,
+            remedy="import label tables with `rnalabel data import table FILE`.",
+        )
+    return json.loads(raw)
 
 
 def track_from_strings(strings: Sequence[str], categories: Sequence[str], *, width: int) -> Track:

@@ -32,6 +32,7 @@ from torch import nn
 from rnalabel._runtime import resolve_device, resolve_precision
 from rnalabel.data import Dataset, split_iterative
 from rnalabel.data.augment import shortened_copies
+from rnalabel.data.stream import ParquetStream
 from rnalabel.engine.bundle import Bundle, UntrainedLabelWarning
 from rnalabel.engine.forward import forward_arrays, sequence_scores
 from rnalabel.engine.inputs import featurize, input_specs, make_units
@@ -39,11 +40,15 @@ from rnalabel.engine.kinds import get_kind
 from rnalabel.engine.losses import masked_bce, masked_focal, positive_weights
 from rnalabel.engine.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays
 from rnalabel.engine.recipe import Recipe, TrainConfig
+from rnalabel.engine.streaming import StreamUnits, stream_scores
 from rnalabel.errors import ConfigError, InputError, LabelError
 from rnalabel.models.registry import build_model, model_class
 from rnalabel.views.base import View, views_from_specs
 
 log = logging.getLogger(__name__)
+
+STREAM_FIT_ROWS = 50_000  # streaming: training rows (a seeded sample) that views with learned parameters see
+STREAM_VAL_ROWS = 100_000  # streaming: validation rows read into memory (a seeded sample of a larger split)
 
 
 # data -------------------------------------------------------------------------------------------------------
@@ -137,6 +142,7 @@ def _lightning():
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*IterableDataset.*has `__len__` defined.*")  # ours: per worker
     warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
     warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")  # frozen parts of a stage
     return pl
@@ -373,10 +379,13 @@ def load_init_state(module: nn.Module, state: Mapping[str, torch.Tensor], *, str
     return []
 
 
-def _fingerprint(recipe: Recipe, ds: Dataset, devices: Any, init_state: Mapping[str, torch.Tensor] | None) -> str:
-    """What a resumed training must share with the interrupted one: the recipe, the data (rows, labels, split) and
-    the device count."""
+def _fingerprint(recipe: Recipe, ds: Dataset, devices: Any, init_state: Mapping[str, torch.Tensor] | None,
+                 extra: str | None = None) -> str:
+    """What a resumed training must share with the interrupted one: the recipe, the data (rows, labels, split; a
+    streamed file's digest as ``extra``) and the device count."""
     h = hashlib.sha256()
+    if extra is not None:
+        h.update(extra.encode())
     h.update(json.dumps([recipe.to_dict(), str(devices)], sort_keys=True, default=str).encode())
     for a in (ds.tokens, ds.lengths, np.nan_to_num(ds.labels, nan=-1.0)):
         h.update(np.ascontiguousarray(a).tobytes())
@@ -397,6 +406,20 @@ def global_rank(devices: int | str = 1) -> int:
     node = int(os.environ.get("NODE_RANK", os.environ.get("GROUP_RANK", "0")) or 0)
     per_node = devices if isinstance(devices, int) else 1
     return node * per_node + local
+
+
+class _StreamEpoch:
+    """Tells a :class:`~rnalabel.engine.streaming.StreamUnits` which epoch starts (its row-group order and
+    shuffles are drawn from (seed, epoch), so a resumed run reads what an uninterrupted one read)."""
+
+    def __new__(cls, units):
+        pl = _lightning()
+
+        class SetEpoch(pl.Callback):
+            def on_train_epoch_start(self, trainer, pl_module) -> None:
+                units.set_epoch(trainer.current_epoch)
+
+        return SetEpoch()
 
 
 class _Checkpoints:
@@ -481,6 +504,7 @@ def fit(
     resume: bool = False,
     num_nodes: int = 1,
     checkpoint_every: int = 1000,
+    shuffle_buffer: int = 65_536,
 ) -> tuple[Bundle, FitReport]:
     """Train ``recipe`` on ``dataset`` and return the trained :class:`~rnalabel.engine.bundle.Bundle`.
 
@@ -502,9 +526,14 @@ def fit(
     ----------
     recipe : Recipe
         See :func:`rnalabel.engine.recipe.load_recipe`.
-    dataset : Dataset
+    dataset : Dataset or ParquetStream
         With labels; its ``split`` column (train/val/test) is honoured, a missing ``val`` is carved from train
-        (stratified, seeded), and ``test`` rows are never used for anything but the final evaluation.
+        (stratified, seeded), and ``test`` rows are never used for anything but the final evaluation. A
+        :class:`~rnalabel.data.stream.ParquetStream` trains from disk in bounded memory (one process): the same
+        split as in memory; training rows are read, featurised and shuffled a buffer at a time
+        (:mod:`rnalabel.engine.streaming`); views with learned parameters learn from a seeded sample of
+        50,000 training rows; validation uses at most 100,000 of its rows (a seeded sample); test rows are scored
+        a row group at a time; checkpoints are written after each epoch only.
     progress : bool
         Rich progress bars. Default is True.
     device : str, optional
@@ -539,6 +568,8 @@ def fit(
         Training batches between checkpoints within an epoch (0: after each epoch only). Saving costs a write
         of the weights and optimizer state; at the default, a small part of the time on long epochs. With more
         than one process (DDP) checkpoints are written after each epoch only. Default is 1000.
+    shuffle_buffer : int
+        Streaming only: training rows shuffled together before batching. Default is 65,536.
 
     The dataset's ``provenance["label_info"]`` (what each label means, e.g. the proteins of an experiment), when
     it has one, becomes the bundle's ``label_info``.
@@ -550,6 +581,14 @@ def fit(
     pl = _lightning()
     t_start = time.perf_counter()
     cfg = recipe.train
+    source = dataset if isinstance(dataset, ParquetStream) else None
+    if source is not None:  # streaming: what every row needs (labels, split, lengths) is read; sequences are not
+        if devices == "auto" or devices > 1 or num_nodes > 1:
+            raise InputError("streaming training runs in one process.",
+                             remedy="train with --devices 1, or without --stream (the table in memory) for DDP.")
+        if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 1:
+            raise InputError(f"the shuffle buffer must be a whole number of rows, got {shuffle_buffer!r}.")
+        dataset = source.skeleton()
     if devices != "auto" and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
         raise InputError(f"devices must be a whole number of at least 1 (or auto), got {devices!r}.",
                          remedy="e.g. --devices 2 for two GPUs (or CPU processes) with DDP.")
@@ -571,17 +610,39 @@ def fit(
 
     # views: fit data-dependent parameters on the training rows, then featurise once
     t0 = time.perf_counter()
-    views = {name: v.fit(train_ds) for name, v in views_from_specs(recipe.views).items()}
+    stream_info: dict[str, Any] = {}
+    if source is not None:  # views learn from a sample of the training rows; validation rows are read whole
+        pick = np.random.default_rng([cfg.seed, 11])
+        fit_rows = train_ds.ids if len(train_ds) <= STREAM_FIT_ROWS else pick.choice(train_ds.ids, STREAM_FIT_ROWS,
+                                                                                     replace=False)
+        val_rows = val_ds.ids if len(val_ds) <= STREAM_VAL_ROWS else pick.choice(val_ds.ids, STREAM_VAL_ROWS,
+                                                                                 replace=False)
+        stream_info = {"file": source.path.name, "file_sha256": source.digest(), "shuffle_buffer": shuffle_buffer,
+                       "view_fit_rows": len(fit_rows), "val_rows": len(val_rows), "val_rows_in_split": len(val_ds)}
+        views = {name: v.fit(source.read_rows(fit_rows)) for name, v in views_from_specs(recipe.views).items()}
+    else:
+        views = {name: v.fit(train_ds) for name, v in views_from_specs(recipe.views).items()}
     window, stride = resolve_window(recipe, train_ds, kind=kind, views=views, others=[val_ds, test_ds])
     fitted = replace(recipe, kind=kind, views={n: v.spec() for n, v in views.items()}, window=window, stride=stride)
-    fit_ds = train_ds
-    if cfg.short_copies > 0:  # teach the model that padding is no evidence (see rnalabel.data.augment)
-        fit_ds = Dataset.concat([train_ds, shortened_copies(train_ds, cfg.short_copies, seed=cfg.seed)])
-    tr_u = make_units(fit_ds, kind=kind, window=window, stride=stride).dataset
+    if source is not None:
+        val_ds = source.read_rows(val_rows)
+        train_mask = np.zeros(len(ds), dtype=bool)
+        train_mask[train_ds.ids.astype(np.int64)] = True
+        stream_units = StreamUnits(source, train_mask, views, kind=kind, window=window, stride=stride,
+                                   batch_size=cfg.batch_size, short_copies=cfg.short_copies, seed=cfg.seed,
+                                   buffer_rows=shuffle_buffer, workers=cfg.num_workers, lengths=ds.lengths)
+        n_units = stream_units.n_units
+    else:
+        fit_ds = train_ds
+        if cfg.short_copies > 0:  # teach the model that padding is no evidence (see rnalabel.data.augment)
+            fit_ds = Dataset.concat([train_ds, shortened_copies(train_ds, cfg.short_copies, seed=cfg.seed)])
+        tr_u = make_units(fit_ds, kind=kind, window=window, stride=stride).dataset
+        x_tr = featurize(views, tr_u)
+        n_units = len(tr_u)
     va_u = make_units(val_ds, kind=kind, window=window, stride=stride).dataset
-    x_tr, x_va = featurize(views, tr_u), featurize(views, va_u)
+    x_va = featurize(views, va_u)
     featurize_s = time.perf_counter() - t0
-    inputs = input_specs(views, x_tr)
+    inputs = input_specs(views, x_va)
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     module = build_model(recipe.model, inputs=inputs, n_labels=dataset.n_labels, params=recipe.params)
@@ -598,9 +659,14 @@ def fit(
     history: list[dict[str, float]] = []
     dev = resolve_device(device)
     precision = resolve_precision(cfg.precision, dev)
-    train_dl = _loader(ViewTensors(x_tr, tr_u.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
+    if source is not None:
+        train_dl = torch.utils.data.DataLoader(stream_units, batch_size=None, num_workers=cfg.num_workers,
+                                               persistent_workers=False)
+    else:
+        train_dl = _loader(ViewTensors(x_tr, tr_u.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
     val_dl = _loader(ViewTensors(x_va, va_u.labels), max(cfg.batch_size, 512), False, cfg.num_workers, cfg.seed)
-    ck = _Checkpoints(checkpoint, _fingerprint(recipe, ds, devices, init_state), resume,
+    fp_extra = stream_info.get("file_sha256")
+    ck = _Checkpoints(checkpoint, _fingerprint(recipe, ds, devices, init_state, fp_extra), resume,
                       writer=global_rank(devices) == 0) if checkpoint else None
     start_stage = ck.stage if ck is not None and resume else 0
     t0 = time.perf_counter()
@@ -614,7 +680,9 @@ def fit(
         callbacks = [best_cb, es_cb]
         if ck is not None:
             distributed = devices == "auto" or devices > 1 or num_nodes > 1
-            callbacks.append(ck.callback(i, 0 if distributed else checkpoint_every))
+            callbacks.append(ck.callback(i, 0 if distributed or source is not None else checkpoint_every))
+        if source is not None:
+            callbacks.append(_StreamEpoch(stream_units))
         if progress:
             callbacks.append(pl.callbacks.RichProgressBar(leave=False))
         trainer = pl.Trainer(
@@ -662,16 +730,19 @@ def fit(
     test_metrics = None
     outputs = {"val": (va_u.labels, val_scores)}
     if test_ds is not None and len(test_ds):
-        test_scores = sequence_scores(model, test_ds, device=dev, progress=False)
-        test_metrics = evaluate_arrays(test_ds.labels, test_scores, label_names=model.label_names,
+        if source is not None:  # a row group at a time
+            y_test, test_scores = stream_scores(model, source, ds.split == "test", device=dev)
+        else:
+            y_test, test_scores = test_ds.labels, sequence_scores(model, test_ds, device=dev, progress=False)
+        test_metrics = evaluate_arrays(y_test, test_scores, label_names=model.label_names,
                                        thresholds=model.thresholds)
-        outputs["test"] = (test_ds.labels, test_scores)
+        outputs["test"] = (y_test, test_scores)
     report = FitReport(
         history=history, best_epoch=best_cb.best_epoch, val=val_metrics, test=test_metrics,
         n_train=len(train_ds), n_val=len(val_ds), n_test=0 if test_ds is None else len(test_ds),
         seconds=time.perf_counter() - t_start, train_seconds=train_s,
         timings={"featurize_s": featurize_s, "train_s": train_s,
-                 "train_seq_per_s": (len(tr_u) * max(len(history), 1)) / max(train_s, 1e-9)},
+                 "train_seq_per_s": (n_units * max(len(history), 1)) / max(train_s, 1e-9)},
         split=ds.split, outputs=outputs,
     )
     model.card = {
@@ -685,7 +756,8 @@ def fit(
             "seconds": round(report.seconds, 2), "train_seconds": round(train_s, 2),
             "device": str(dev), "devices": devices, "num_nodes": num_nodes, "precision": precision, "torch": torch.__version__,
             "lengths": {"min": int(train_ds.lengths.min()), "max": int(train_ds.lengths.max())},
-            "short_copies": len(fit_ds) - len(train_ds),
+            "short_copies": n_units - len(train_ds),
+            **({"streamed": stream_info} if stream_info else {}),
             **({"stages": list(stage_list)} if stage_list != [None] else {}),
             **({"init_skipped": init_skipped} if init_skipped else {}),
             **({"resumed_after_epoch": resumed_from} if resumed_from is not None else {}),
