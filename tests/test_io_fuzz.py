@@ -1,5 +1,5 @@
 """Property-based tests: arbitrary bytes or edits give the package's own error or a correct result, never a
-traceback (FASTA, label tables, BED, model cards). PSSM and contact-map parsers do not exist yet."""
+traceback (FASTA, label tables, BED, model cards, protein FASTA, PSSMs, contact matrices, structure files)."""
 
 import json
 import os
@@ -127,3 +127,60 @@ def test_card_bytes(saved_card, data):
             load_model(d)
     finally:
         (d / "card.json").write_text(json.dumps(card))
+
+
+PSSM_HEADER = b"           " + "  ".join("ARNDCQEGHILKMFPSTWYV").encode() + b"\n"
+PSSM_ROW = b"    1 M    " + b" ".join([b"-1"] * 20) + b"\n"
+PSSM_BITS = st.lists(st.sampled_from([PSSM_HEADER, PSSM_ROW, b"    2 K ", b"nan", b"inf", b" 3", b"-", b"\n",
+                                      b"\t", b"Z", b"x", b"Last position-specific", b"\xff", b"1e400", b" "]),
+                     max_size=12).map(b"".join)
+MATRIX_BITS = st.lists(st.sampled_from([b"0", b"1", b" ", b",", b"\n", b"nan", b"inf", b"-2.5", b"x", b"\xff",
+                                        b"1 0\n0 1\n"]), max_size=30).map(b"".join)
+PDB_BITS = st.lists(st.sampled_from([
+    b"ATOM      1  CA  GLY A   1       0.000   0.000   0.000  1.00  0.00           C\n",
+    b"ATOM      2  CB  ALA A   2       3.800   0.000   0.000  1.00  0.00           C\n",
+    b"ATOM      3  N   ALA A   2       3.000   1.000   0.000  1.00  0.00           N\n",
+    b"HETATM    4  O   HOH A   3       9.000   9.000   9.000  1.00  0.00           O\n",
+    b"MODEL        1\n", b"ENDMDL\n", b"END\n", b"TER\n", b"data_x\n", b"loop_\n", b"_atom_site.id\n",
+    b"ATOM  ", b"  nan  ", b"\xff", b"\n"]), max_size=12).map(b"".join)
+
+
+@FUZZ
+@given(st.one_of(PSSM_BITS, st.binary(max_size=200)))
+def test_pssm_reader(data):
+    from rnalabel.io.protein_features import read_pssm
+
+    prof = _ok_or_own_error(read_pssm, _write(data, ".pssm"))
+    if prof is not None:
+        assert prof.values.shape == (len(prof.sequence), 20) and np.all(np.isfinite(prof.values))
+
+
+@FUZZ
+@given(st.one_of(MATRIX_BITS, st.binary(max_size=200)), st.sampled_from([None, 8.0]))
+def test_contact_matrix_reader(data, threshold):
+    from rnalabel.io.protein_features import read_contact_matrix
+
+    m = _ok_or_own_error(read_contact_matrix, _write(data, ".txt"), threshold=threshold)
+    if m is not None:
+        assert m.dtype == bool and m.ndim == 2 and m.shape[0] == m.shape[1] > 0
+
+
+@FUZZ
+@given(st.one_of(PDB_BITS, st.binary(max_size=200)), st.sampled_from([".pdb", ".cif"]))
+def test_structure_reader(data, suffix):
+    from rnalabel.io.protein_features import contact_map_from_structure
+
+    res = _ok_or_own_error(contact_map_from_structure, _write(data, suffix))
+    if res is not None:
+        seq, m = res
+        assert len(seq) == m.shape[0] == m.shape[1] > 0 and m.dtype == bool
+
+
+@FUZZ
+@given(st.one_of(FASTA_BITS, st.binary(max_size=200)))
+def test_protein_fasta_reader(data):
+    from rnalabel.io import read_protein_fasta
+
+    ps = _ok_or_own_error(read_protein_fasta, _write(data.replace(b"ACGU", b"MKVL"), ".faa"))
+    if ps is not None:
+        assert len(ps) > 0

@@ -81,6 +81,11 @@ def test_bad_pssms(tmp_path):
         read_pssm(_pssm(tmp_path / "c.pssm", "M1V"))
     with pytest.raises(InputError, match="not found"):
         read_pssm(tmp_path / "none.pssm")
+    text = _pssm(tmp_path / "n.pssm", "MKV").read_text().splitlines()
+    text[4] = text[4].replace("-3", "nan", 1) if "-3" in text[4] else text[4][:12] + " nan" + text[4][16:]
+    (tmp_path / "n.pssm").write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError, match=r"n\.pssm:5: non-numeric"):  # NaN or inf scores are not scores
+        read_pssm(tmp_path / "n.pssm")
 
 
 def test_blosum_profile():
@@ -134,6 +139,12 @@ def test_contact_matrix_files(tmp_path):
     (tmp_path / "t.txt").write_text("1 a\n0 1\n")
     with pytest.raises(InputError, match=r"t\.txt:1: a contact matrix holds numbers only"):
         read_contact_matrix(tmp_path / "t.txt")
+    (tmp_path / "n.txt").write_text("0 1\nnan 0\n")
+    with pytest.raises(InputError, match=r"n\.txt:2: a contact matrix holds numbers only"):
+        read_contact_matrix(tmp_path / "n.txt")
+    (tmp_path / "e.cif").write_text("")  # gemmi raised IndexError on an empty mmCIF (found by the fuzz tests)
+    with pytest.raises(InputError, match="cannot read the structure"):
+        contact_map_from_structure(tmp_path / "e.cif")
 
 
 def test_features_must_agree_in_length(tmp_path):

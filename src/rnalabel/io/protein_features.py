@@ -14,6 +14,7 @@ Profiles have their 20 columns in :data:`rnalabel.data.protein.AMINO_ACIDS` orde
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,10 +87,13 @@ def read_pssm(path: str | os.PathLike, *, name: str | None = None) -> Profile:
                 break
             raise InputError("a PSSM row must be: position, residue, 20 scores.", path=p, line=i + 1)
         try:
-            rows.append([float(x) for x in f[2:22]])
+            row = [float(x) for x in f[2:22]]
         except ValueError:
+            row = [math.nan]
+        if not all(math.isfinite(x) for x in row):
             raise InputError(f"non-numeric score in {' '.join(f[2:22])!r}.", path=p, line=i + 1,
-                             remedy="give an unedited PSI-BLAST ASCII PSSM.") from None
+                             remedy="give an unedited PSI-BLAST ASCII PSSM.")
+        rows.append(row)
         seq.append(f[1])
     if not rows:
         raise InputError("the PSSM has no residue rows.", path=p, remedy="give a complete PSSM.")
@@ -127,8 +131,9 @@ def contact_map_from_structure(
         raise InputError("structure file not found.", path=p, remedy="check the path.")
     try:
         st = gemmi.read_structure(str(p))
-    except (RuntimeError, ValueError) as exc:
-        raise InputError(f"cannot read the structure ({exc}).", path=p, remedy="give a PDB or mmCIF file.") from None
+    except Exception as exc:  # noqa: BLE001 - gemmi's C++ errors surface as several types (IndexError on empty mmCIF)
+        raise InputError(f"cannot read the structure ({type(exc).__name__}: {exc}).", path=p,
+                         remedy="give a PDB or mmCIF file.") from None
     if len(st) == 0:
         raise InputError("the structure has no model.", path=p, remedy="give a PDB or mmCIF file with atoms.")
     model = st[0]
@@ -165,10 +170,13 @@ def read_contact_matrix(path: str | os.PathLike, *, threshold: float | None = No
         if not f:
             continue
         try:
-            rows.append([float(x) for x in f])
+            row = [float(x) for x in f]
         except ValueError:
-            raise InputError("a contact matrix holds numbers only.", path=p, line=i,
-                             remedy="give a square matrix of 0/1 (or distances with a threshold).") from None
+            row = [math.nan]
+        if any(math.isnan(x) for x in row):
+            raise InputError("a contact matrix holds numbers only (no NaN).", path=p, line=i,
+                             remedy="give a square matrix of 0/1 (or distances with a threshold).")
+        rows.append(row)
     if not rows or any(len(r) != len(rows) for r in rows):
         raise InputError(f"the contact matrix is not square ({len(rows)} rows).", path=p,
                          remedy="give an L x L matrix for a protein of L residues.")
