@@ -37,3 +37,16 @@ def test_two_cpu_processes_match_one(tmp_path):
     assert not list(tmp_path.glob(".run*"))  # no temporary folders or checkpoints left by either rank
     assert outs[1]["auroc_macro"] > 0.6 and outs[2]["auroc_macro"] > 0.6  # both learn (chance: 0.5)
     assert abs(outs[1]["auroc_macro"] - outs[2]["auroc_macro"]) < 0.05
+
+
+def test_strategy_and_node_checks(demo_small):
+    from rnalabel.engine.training import fit
+    from rnalabel.errors import InputError
+    from tests.helpers import tiny_recipe
+
+    with pytest.raises(InputError, match="unknown strategy 'ddp_spawn'"):
+        fit(tiny_recipe(), demo_small, progress=False, strategy="ddp_spawn")
+    with pytest.raises(InputError, match="num_nodes"):
+        fit(tiny_recipe(), demo_small, progress=False, num_nodes=0)
+    with pytest.raises(InputError, match="checkpoint_every"):
+        fit(tiny_recipe(), demo_small, progress=False, checkpoint_every=-1)

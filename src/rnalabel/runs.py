@@ -70,6 +70,7 @@ def train_run(
     checkpoint_every: int = 1000,
     stream: bool = False,
     shuffle_buffer: int = 65_536,
+    strategy: str = "auto",
     **train_overrides,
 ) -> tuple[Bundle, FitReport]:
     """Train a recipe on a dataset and write the run folder ``out``, all or nothing.
@@ -94,6 +95,9 @@ def train_run(
     devices, num_nodes : int
         DDP: devices (or CPU processes) per node, and nodes (see :func:`rnalabel.engine.training.fit`). Defaults
         are 1 and 1.
+    strategy : str
+        Lightning strategy for several devices ("auto", "ddp", "ddp_find_unused_parameters_true"). Default is
+        "auto".
     checkpoint_every : int
         Training batches between checkpoints within an epoch (0: after each epoch only). Default is 1000.
     stream : bool
@@ -123,12 +127,14 @@ def train_run(
     if global_rank(devices) != 0:  # a DDP worker process (it re-runs this call): train along, write nothing
         return _train(data, recipe, window, stride, train_overrides, init, progress=False, device=device,
                       devices=devices, num_nodes=num_nodes, checkpoint=checkpoint_dir(out), resume=resume,
-                      checkpoint_every=checkpoint_every, stream=stream, shuffle_buffer=shuffle_buffer)
+                      checkpoint_every=checkpoint_every, stream=stream, shuffle_buffer=shuffle_buffer,
+                      strategy=strategy)
     with atomic_dir(out, overwrite=overwrite) as folder:
         ck = checkpoint_dir(out)
         model, report = _train(data, recipe, window, stride, train_overrides, init, progress=progress, device=device,
                                devices=devices, num_nodes=num_nodes, checkpoint=ck, resume=resume,
-                               checkpoint_every=checkpoint_every, stream=stream, shuffle_buffer=shuffle_buffer)
+                               checkpoint_every=checkpoint_every, stream=stream, shuffle_buffer=shuffle_buffer,
+                      strategy=strategy)
         save_model(model, folder)
         write_text_atomic(folder / "metrics.json", json.dumps(model.card["metrics"], indent=2) + "\n")
         write_history(report.history, folder / "history.tsv")

@@ -47,6 +47,7 @@ from rnalabel.views.base import View, views_from_specs
 
 log = logging.getLogger(__name__)
 
+STRATEGIES = ("auto", "ddp", "ddp_find_unused_parameters_true")  # Lightning strategies fit() runs under
 STREAM_FIT_ROWS = 50_000  # streaming: training rows (a seeded sample) that views with learned parameters see
 STREAM_VAL_ROWS = 100_000  # streaming: validation rows read into memory (a seeded sample of a larger split)
 
@@ -505,6 +506,7 @@ def fit(
     num_nodes: int = 1,
     checkpoint_every: int = 1000,
     shuffle_buffer: int = 65_536,
+    strategy: str = "auto",
 ) -> tuple[Bundle, FitReport]:
     """Train ``recipe`` on ``dataset`` and return the trained :class:`~rnalabel.engine.bundle.Bundle`.
 
@@ -545,6 +547,11 @@ def fit(
         ``srun rnalabel train ... --devices 4 --num-nodes 2``. Rank 0 alone writes files. Default is 1.
     num_nodes : int
         Machines taking part in DDP. Default is 1.
+    strategy : str
+        Lightning's strategy for several devices: "auto" (DDP when ``devices`` > 1), "ddp", or
+        "ddp_find_unused_parameters_true" (models with parameters a step does not use). Spawning strategies are
+        not offered: the training's state (history, best weights) lives in the launching process. Default is
+        "auto".
     stages : sequence of str, optional
         Run only these of the model's training stages (e.g. ``["fusion"]`` after ``init_state`` brought
         pre-trained parts). Default is None (all).
@@ -592,6 +599,8 @@ def fit(
     if devices != "auto" and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
         raise InputError(f"devices must be a whole number of at least 1 (or auto), got {devices!r}.",
                          remedy="e.g. --devices 2 for two GPUs (or CPU processes) with DDP.")
+    if strategy not in STRATEGIES:
+        raise InputError(f"unknown strategy {strategy!r}.", remedy=f"use one of: {', '.join(STRATEGIES)}.")
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
         raise InputError(f"num_nodes must be a whole number of at least 1, got {num_nodes!r}.")
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
@@ -690,6 +699,7 @@ def fit(
             accelerator="gpu" if dev.type == "cuda" else "cpu",
             devices=devices,
             num_nodes=num_nodes,
+            strategy=strategy,
             precision=precision,
             callbacks=callbacks,
             logger=False,
@@ -754,7 +764,8 @@ def fit(
         "training": {
             "best_epoch": report.best_epoch, "epochs_run": len(history), "history": history,
             "seconds": round(report.seconds, 2), "train_seconds": round(train_s, 2),
-            "device": str(dev), "devices": devices, "num_nodes": num_nodes, "precision": precision, "torch": torch.__version__,
+            "device": str(dev), "devices": devices, "num_nodes": num_nodes, "strategy": strategy,
+            "precision": precision, "torch": torch.__version__,
             "lengths": {"min": int(train_ds.lengths.min()), "max": int(train_ds.lengths.max())},
             "short_copies": n_units - len(train_ds),
             **({"streamed": stream_info} if stream_info else {}),
