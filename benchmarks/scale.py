@@ -1,8 +1,9 @@
 """Training beyond memory: one epoch on a generated table of N rows, streamed from Parquet against read into
 memory (throughput, peak resident memory, test AUROC).
 
-The table is the demo generator's (101-nt RNAs with planted published motifs, 5 labels, split 70/10/20 per chunk
-of 250,000 rows), written once into ``--work`` in row groups of 65,536 rows. Each arm is ``rnalabel train`` in its
+The table is the demo generator's (101-nt RNAs with planted published motifs, 5 labels): 500,000 distinct rows
+(split 70/10/20 per chunk of 250,000), written again with new ids until N rows (each copy keeps its row's split,
+so no test row is ever trained on), once into ``--work`` in row groups of 65,536 rows. Each arm is ``rnalabel train`` in its
 own process; peak RSS is the child's ru_maxrss; throughput is the card's training sequences per second (the
 optimisation alone) and the wall time of the whole command (reading, featurising, training, evaluating). The
 model is a small Multi-resBind (16 filters, bf16 where the CPU has it) so that an epoch of millions of rows fits a
@@ -37,26 +38,36 @@ train: {{batch_size: 256, max_epochs: 1, patience: 1, seed: 0, short_copies: 0.2
 """
 
 
-def make_table(path: Path, rows: int, chunk: int = 250_000) -> None:
+def make_table(path: Path, rows: int, unique: int = 500_000, chunk: int = 250_000) -> None:
+    """``rows`` rows: ``unique`` demo rows (generated in chunks, each split 70/10/20) written again and again with
+    new ids until ``rows`` are written; every copy of a row keeps its split, so no test row is trained on."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from rnalabel.data.dataset import ROW_GROUP_ROWS
     from rnalabel.data.synthetic import make_demo_dataset
 
     tmp = path.with_suffix(".part.parquet")
-    writer = None
+    parts = []
     t0 = time.perf_counter()
-    for k, start in enumerate(range(0, rows, chunk)):
-        ds = make_demo_dataset(min(chunk, rows - start), seed=1000 + k)
+    for k, start in enumerate(range(0, min(rows, unique), chunk)):
+        ds = make_demo_dataset(min(chunk, unique - start, rows - start), seed=1000 + k)
         ds.ids = np.asarray([f"c{k}_{i}" for i in ds.ids], dtype=object)
         one = path.with_suffix(f".c{k}.parquet")
         ds.to_parquet(one)
-        table = pq.read_table(one)
+        parts.append(pq.read_table(one))
         one.unlink()
-        if writer is None:
-            writer = pq.ParquetWriter(tmp, table.schema)
-        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-        print(f"  table: {start + len(ds):,} rows ({time.perf_counter() - t0:.0f} s)", flush=True)
+        print(f"  unique rows: {start + len(ds):,} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    base = pa.concat_tables(parts)
+    writer = pq.ParquetWriter(tmp, base.schema)
+    written, copy = 0, 0
+    while written < rows:
+        t = base.slice(0, min(len(base), rows - written))
+        ids = pa.array([f"{i}_r{copy}" for i in t.column("id").to_pylist()], pa.string())
+        writer.write_table(t.set_column(t.schema.get_field_index("id"), "id", ids), row_group_size=ROW_GROUP_ROWS)
+        written += len(t)
+        copy += 1
+        print(f"  table: {written:,} rows ({time.perf_counter() - t0:.0f} s)", flush=True)
     writer.close()
     os.replace(tmp, path)
 
@@ -115,8 +126,8 @@ def main() -> None:
 
     lines = ["# Training beyond memory", "",
              f"One epoch of a small Multi-resBind (16 filters, batch 256, shortened copies 0.25) on a generated table "
-             f"of {args.rows:,} demo rows (101 nt, 5 labels; Parquet {size_mb:,.0f} MiB on disk, row groups of "
-             f"65,536), on this machine ({os.cpu_count()} cores). Each arm is one `rnalabel train` process; "
+             f"of {args.rows:,} demo rows (101 nt, 5 labels; 500,000 distinct rows repeated with new ids, each copy in "
+             f"its row's split; Parquet {size_mb:,.0f} MiB on disk, row groups of 65,536), on this machine ({os.cpu_count()} cores). Each arm is one `rnalabel train` process; "
              "peak RSS is its maximum resident memory (the largest of its processes: `wait4`); rows/s counts training rows and their shortened copies "
              "over the optimisation time in the card; wall is the whole command (read, split, featurise, train, "
              "pick thresholds, score the test split, write the run folder).", "",
