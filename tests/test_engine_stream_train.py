@@ -123,3 +123,37 @@ def test_stream_refusals(table, tmp_path):
         np.where(ds.split == "test", "train", ds.split)).to_parquet(other)
     with pytest.raises(InputError, match="another recipe, other data"):
         fit(rec, ParquetStream(other), progress=False, checkpoint=checkpoint_dir(tmp_path / "r"), resume=True)
+
+
+def test_big_row_groups_are_read_in_slices(tmp_path, monkeypatch):
+    """Files written before row groups were bounded (pyarrow's default: a million rows) are featurised a slice
+    of ROW_GROUP_ROWS rows at a time."""
+    import pyarrow.parquet as pq
+
+    import rnalabel.data.dataset as D
+    import rnalabel.engine.streaming as S
+    from rnalabel.data.synthetic import make_demo_dataset
+    from rnalabel.views.base import views_from_specs
+
+    ds = make_demo_dataset(900, seed=6)
+    ds.to_parquet(tmp_path / "x.parquet")
+    pq.write_table(pq.read_table(tmp_path / "x.parquet"), tmp_path / "one.parquet", row_group_size=1_000_000)
+    assert pq.ParquetFile(tmp_path / "one.parquet").metadata.num_row_groups == 1
+    monkeypatch.setattr(D, "ROW_GROUP_ROWS", 200)
+    monkeypatch.setattr(S, "ROW_GROUP_ROWS", 200)
+    st = ParquetStream(tmp_path / "one.parquet")
+    mask = np.asarray(ds.split == "train")
+    units = StreamUnits(st, mask, views_from_specs({"seq": {"type": "onehot"}}), kind="windowed", window=101,
+                        stride=50, batch_size=32, seed=0, buffer_rows=64)
+    assert len(units.pieces) == 5 and max(hi - lo for _, lo, hi in units.pieces) == 200
+    seen = []
+    real = StreamUnits._chunk
+
+    def spy(self, i, part):
+        seen.append(len(part))
+        return real(self, i, part)
+
+    monkeypatch.setattr(StreamUnits, "_chunk", spy)
+    batches = list(units)
+    assert max(seen) <= 200 and sum(seen) == 900 and len(batches) == len(units)
+    assert sum(len(b[1]) for b in batches) == int(mask.sum())

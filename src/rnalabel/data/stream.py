@@ -51,7 +51,7 @@ class ParquetStream:
         if missing:
             raise InputError(f"the dataset lacks column(s) {', '.join(sorted(missing))}.", path=self.path)
         self.has_split = "split" in names
-        self._sample_ids: np.ndarray | None = None
+        self._cache: tuple[int, object] | None = None  # the last row group read (its pieces are read in turn)
 
     def __len__(self) -> int:
         return self.n
@@ -62,7 +62,7 @@ class ParquetStream:
 
     def __getstate__(self) -> dict:  # DataLoader workers get the path and reopen the file
         state = dict(self.__dict__)
-        state["_file"] = None
+        state["_file"], state["_cache"] = None, None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -71,8 +71,20 @@ class ParquetStream:
         self.__dict__.update(state)
         self._file = pq.ParquetFile(self.path)
 
-    def _column(self, name: str) -> np.ndarray:
-        return self._file.read(columns=[name]).column(0).to_numpy(zero_copy_only=False)
+    def _read(self, what: str, fn):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises OSError, ArrowInvalid, ... for damaged files
+            raise InputError(f"cannot read {what} ({type(exc).__name__}: {exc}).", path=self.path,
+                             remedy="the file is damaged: write it again (rnalabel data import/build).") from None
+
+    def _column(self, name: str):
+        col = self._read(f"column {name!r}", lambda: self._file.read(columns=[name]).column(0))
+        if col.null_count and name in ("sequence", "split"):
+            first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputError(f"row {first + 1} has no {name} (a null value).", path=self.path,
+                             remedy="fill or drop the row and write the file again.")
+        return col
 
     def skeleton(self) -> Dataset:
         """Every row's labels, split and length, without sequences: ids are row numbers (0-based) and tokens are
@@ -81,20 +93,40 @@ class ParquetStream:
 
         labels = np.zeros((self.n, len(self.label_names)), dtype=np.float32)
         for j, name in enumerate(self.label_names):
-            labels[:, j] = self._column(f"label:{name}")
+            labels[:, j] = self._column(f"label:{name}").to_numpy(zero_copy_only=False)
         lengths = np.empty(self.n, dtype=np.int32)
         for g in range(self.n_groups):
-            col = self._file.read_row_group(g, columns=["sequence"]).column(0)
+            col = self._read(f"row group {g}", lambda g=g: self._file.read_row_group(g, columns=["sequence"]))
+            col = col.column(0)
+            if col.null_count:
+                first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+                raise InputError(f"row {int(self.group_starts[g]) + first + 1} has no sequence (a null value).",
+                                 path=self.path, remedy="fill or drop the row and write the file again.")
             lengths[self.group_starts[g]:self.group_starts[g + 1]] = pc.utf8_length(col).to_numpy(
                 zero_copy_only=False)
-        split = self._column("split").astype(object) if self.has_split else None
-        return Dataset(ids=np.arange(self.n), tokens=np.zeros((self.n, 1), np.uint8), lengths=lengths,
+        split = None
+        if self.has_split:  # three shared strings, not one object per row
+            enc = pc.dictionary_encode(self._column("split")).combine_chunks()
+            names = np.asarray([str(x) for x in enc.dictionary.to_pylist()], dtype=object)
+            split = names[enc.indices.to_numpy(zero_copy_only=False)]
+        ids = np.arange(self.n, dtype=np.int32 if self.n < 2**31 else np.int64)
+        return Dataset(ids=ids, tokens=np.zeros((self.n, 1), np.uint8), lengths=lengths,
                        labels=labels, label_names=list(self.label_names), split=split,
                        provenance=dict(self.provenance))
 
-    def group(self, g: int) -> Dataset:
-        """Row group ``g`` as a dataset (ids, sequences, labels, tracks, split)."""
-        return Dataset._from_table(self._file.read_row_group(g), self.meta)
+    def group(self, g: int, lo: int = 0, hi: int | None = None) -> Dataset:
+        """Rows ``lo:hi`` of row group ``g`` as a dataset (ids, sequences, labels, tracks, split); the group's
+        table is kept until another group is asked for, so its slices are read once."""
+        if self._cache is None or self._cache[0] != g:
+            self._cache = None
+            self._cache = (g, self._read(f"row group {g}", lambda: self._file.read_row_group(g)))
+        table = self._cache[1]
+        hi = table.num_rows if hi is None else hi
+        try:
+            return Dataset._from_table(table.slice(lo, hi - lo), self.meta)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise InputError(f"row group {g} cannot be read as sequences and labels ({type(exc).__name__}: {exc}).",
+                             path=self.path, remedy="write the file with rnalabel data import/build.") from None
 
     def groups(self, order: Sequence[int] | None = None) -> Iterator[tuple[int, Dataset]]:
         """(first row number, dataset) of each row group, in ``order`` (default: file order)."""
@@ -111,8 +143,9 @@ class ParquetStream:
         for g in np.unique(gid):
             local = rows[gid == g] - self.group_starts[g]
             parts.append(self.group(int(g)).subset(local))
+        self._cache = None
         if not parts:
-            return self.group(0).subset(np.zeros(0, dtype=np.int64))
+            return self.group(0, 0, 0)
         return Dataset.concat(parts) if len(parts) > 1 else parts[0]
 
     def digest(self) -> str:

@@ -6,15 +6,17 @@ order drawn per epoch), keeps the training rows, adds the recipe's shortened cop
 bundle's views and shuffles them in a buffer of ``buffer_rows`` rows before yielding batches. Memory holds one
 row group and one buffer per worker, whatever the length of the table.
 
-The shuffle is a block shuffle: rows meet rows of the same buffer (several row groups when the buffer is larger
-than a group), not of the whole table. Rows written in an order that correlates with their labels (e.g. one
+Each worker keeps the same share of the row groups every epoch (balanced by rows, so the epoch's length is fixed)
+and reads them in an order drawn per epoch; a row group larger than
+:data:`~rnalabel.data.dataset.ROW_GROUP_ROWS` (files written by older versions) is read in slices of that size.
+A worker's last batch is dropped when it would hold a single row. The shuffle is a block shuffle: rows meet rows
+of the same buffer (several row groups when the buffer is larger than a group), not of the whole table. Rows written in an order that correlates with their labels (e.g. one
 experiment after another) are mixed only as far as the buffer reaches; a bigger ``buffer_rows``, or a table
 written in random order, mixes more.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -22,6 +24,7 @@ import torch
 
 from rnalabel.data import Dataset
 from rnalabel.data.augment import shortened_copies
+from rnalabel.data.dataset import ROW_GROUP_ROWS
 from rnalabel.data.stream import ParquetStream
 from rnalabel.engine.inputs import featurize, make_units
 from rnalabel.views.base import View
@@ -56,49 +59,82 @@ class StreamUnits(torch.utils.data.IterableDataset):
         self.stream, self.views, self.kind, self.window, self.stride = stream, dict(views), kind, window, stride
         self.batch_size, self.short_copies, self.seed = int(batch_size), float(short_copies), int(seed)
         self.buffer_rows, self.workers, self.epoch = max(int(buffer_rows), 1), max(int(workers), 0), 0
-        starts = stream.group_starts
         rows = np.asarray(rows, dtype=bool)
-        self.local = [np.flatnonzero(rows[starts[g]:starts[g + 1]]) for g in range(stream.n_groups)]
-        units = np.array([len(r) for r in self.local], dtype=np.int64)
-        if self.short_copies > 0 and lengths is not None:  # as shortened_copies draws: rows of length 1 are skipped
-            for g, loc in enumerate(self.local):
-                longer = int(np.sum(lengths[starts[g] + loc] > 1))
-                units[g] += min(longer, int(round(self.short_copies * len(loc))))
-        self.units = units
-        self.n_units = int(units.sum())
+        # pieces: at most ROW_GROUP_ROWS rows of one row group (files with bigger groups are read in slices)
+        self.pieces: list[tuple[int, int, int]] = []
+        self.local: list[np.ndarray] = []
+        units: list[int] = []
+        for g in range(stream.n_groups):
+            a, b = int(stream.group_starts[g]), int(stream.group_starts[g + 1])
+            for lo in range(a, b, ROW_GROUP_ROWS):
+                hi = min(lo + ROW_GROUP_ROWS, b)
+                loc = np.flatnonzero(rows[lo:hi])
+                if not len(loc):
+                    continue
+                n = len(loc)
+                if self.short_copies > 0 and lengths is not None:  # as shortened_copies draws (length 1: none)
+                    n += min(int(np.sum(lengths[lo + loc] > 1)), int(round(self.short_copies * len(loc))))
+                self.pieces.append((g, lo - a, hi - a))
+                self.local.append(loc)
+                units.append(n)
+        self.units = np.asarray(units, dtype=np.int64)
+        self.n_units = int(self.units.sum())
+        # a fixed share of the row groups per worker, balanced by rows: each worker's batch count, and so the
+        # epoch's length Lightning reads once, is the same every epoch
+        w = max(self.workers, 1)
+        group_units: dict[int, int] = {}
+        for (g, _, _), u in zip(self.pieces, self.units, strict=True):
+            group_units[g] = group_units.get(g, 0) + int(u)
+        load = [0] * w
+        self.share_of: dict[int, int] = {}
+        for g in sorted(group_units, key=lambda x: (-group_units[x], x)):
+            k = int(np.argmin(load))
+            self.share_of[g] = k
+            load[k] += group_units[g]
+        self.share_units = load
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def _order(self) -> np.ndarray:
-        groups = np.flatnonzero(self.units > 0)
-        return np.random.default_rng([self.seed, self.epoch, 7]).permutation(groups)
-
-    def _shares(self) -> list[np.ndarray]:
-        order, w = self._order(), max(self.workers, 1)
-        return [order[i::w] for i in range(w)]
+    def _batches(self, units: int) -> int:
+        # the last batch of a worker is dropped when it would hold one row (BatchNorm cannot train on one)
+        return units // self.batch_size + (1 if units % self.batch_size >= 2 else 0)
 
     def __len__(self) -> int:
-        return sum(math.ceil(int(self.units[s].sum()) / self.batch_size) for s in self._shares())
+        return sum(self._batches(u) for u in self.share_units)
 
-    def _chunk(self, g: int, ds: Dataset) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        part = ds.subset(self.local[g])
+    def _plan(self, worker: int) -> list[int]:
+        """This worker's pieces for the current epoch: its row groups in a drawn order, each group's pieces
+        together (one group is read once) in a drawn order."""
+        rng = np.random.default_rng([self.seed, self.epoch, 7])
+        groups = [g for g in sorted(self.share_of) if self.share_of[g] == worker]
+        by_group: dict[int, list[int]] = {}
+        for i, (g, _, _) in enumerate(self.pieces):
+            by_group.setdefault(g, []).append(i)
+        plan = []
+        for g in rng.permutation(np.asarray(groups, dtype=np.int64)) if groups else []:
+            plan += [by_group[int(g)][j] for j in rng.permutation(len(by_group[int(g)]))]
+        return plan
+
+    def _chunk(self, i: int, ds: Dataset) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        part = ds.subset(self.local[i])
         if self.short_copies > 0:
-            part = Dataset.concat([part, shortened_copies(part, self.short_copies, seed=self.seed * 1_000_003 + g)])
+            g, lo, _ = self.pieces[i]
+            seed = (self.seed * 1_000_003 + g) * 1_000_003 + lo
+            part = Dataset.concat([part, shortened_copies(part, self.short_copies, seed=seed)])
         units = make_units(part, kind=self.kind, window=self.window, stride=self.stride).dataset
         return featurize(self.views, units), units.labels
 
     def __iter__(self) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
         wid = 0 if info is None else info.id
-        share = self._shares()[wid] if self.workers else self._order()
         rng = np.random.default_rng([self.seed, self.epoch, wid])
         xs: list[dict[str, np.ndarray]] = []
         ys: list[np.ndarray] = []
         held = 0
-        for g in share:
-            g = int(g)
-            x, y = self._chunk(g, self.stream.group(g))
+        for i in self._plan(wid if self.workers else 0):
+            g, lo, hi = self.pieces[i]
+            x, y = self._chunk(i, self.stream.group(g, lo, hi))
             xs.append(x)
             ys.append(y)
             held += len(y)
@@ -115,6 +151,8 @@ class StreamUnits(torch.utils.data.IterableDataset):
         full = (len(y) // bs) * bs if keep_rest else len(y)
         for i in range(0, full, bs):
             ix = perm[i:i + bs]
+            if len(ix) < 2:  # a last batch of one row is dropped (counted so in __len__)
+                break
             yield ({k: torch.from_numpy(np.ascontiguousarray(v[ix])) for k, v in x.items()},
                    torch.from_numpy(np.ascontiguousarray(y[ix], dtype=np.float32)))
         rest = perm[full:]
@@ -131,12 +169,14 @@ def stream_scores(model, stream: ParquetStream, rows: np.ndarray, *, device=None
     ys, ss = [], []
     starts = stream.group_starts
     for g in range(stream.n_groups):
-        local = np.flatnonzero(rows[starts[g]:starts[g + 1]])
-        if not len(local):
-            continue
-        part = stream.group(g).subset(local)
-        ys.append(part.labels)
-        ss.append(sequence_scores(model, part, device=device, progress=False))
+        for lo in range(0, int(starts[g + 1] - starts[g]), ROW_GROUP_ROWS):
+            hi = min(lo + ROW_GROUP_ROWS, int(starts[g + 1] - starts[g]))
+            local = np.flatnonzero(rows[starts[g] + lo:starts[g] + hi])
+            if not len(local):
+                continue
+            part = stream.group(g, lo, hi).subset(local)
+            ys.append(part.labels)
+            ss.append(sequence_scores(model, part, device=device, progress=False))
     k = len(stream.label_names)
     if not ys:
         return np.zeros((0, k), np.float32), np.zeros((0, k), np.float32)

@@ -435,7 +435,7 @@ class _Checkpoints:
         self.last = self.dir / "last.ckpt"
         self.meta = self.dir / "resume.json"
         self.fingerprint = fingerprint
-        self.stage, self.resumed_from, self.resumed_batches = 0, 0, 0
+        self.stage, self.resumed_from, self.resumed_batches, self.stage_done = 0, 0, 0, False
         if resume:
             try:
                 saved = json.loads(self.meta.read_text())
@@ -448,6 +448,7 @@ class _Checkpoints:
                                                        "--resume.")
             self.stage, self.resumed_from = int(saved.get("stage", 0)), int(saved.get("epochs_done", 0))
             self.resumed_batches = int(saved.get("batches_done", 0))
+            self.stage_done = bool(saved.get("stage_done", False))
         elif writer:
             shutil.rmtree(self.dir, ignore_errors=True)
         if not writer:
@@ -457,6 +458,47 @@ class _Checkpoints:
         except OSError as exc:
             raise InputError(f"cannot write checkpoints here ({exc.strerror or exc}).", path=self.dir,
                              remedy="choose a writable place.") from None
+
+    def _write_meta(self, meta: dict) -> None:
+        tmp = self.dir / ".resume.json.tmp"
+        tmp.write_text(json.dumps({"fingerprint": self.fingerprint, **meta}) + "\n")
+        os.replace(tmp, self.meta)
+
+    def finish_stage(self, next_stage: int, module: nn.Module, history: list[dict], best_epoch: int) -> None:
+        """Record that the stages before ``next_stage`` are complete: the model's weights (best epoch restored),
+        the random state and the history, so a resume starts ``next_stage`` afresh (a Lightning checkpoint of a
+        finished stage would train it further: Lightning does not save that early stopping ended it)."""
+        if not self.writer:
+            return
+        from safetensors.torch import save_file
+
+        tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+        tensors["torch_rng"] = torch.get_rng_state()
+        tmp = self.dir / ".stage.safetensors.tmp"
+        save_file(tensors, str(tmp), metadata={"history": json.dumps(history), "best_epoch": str(best_epoch)})
+        os.replace(tmp, self.dir / "stage.safetensors")
+        self._write_meta({"stage": next_stage, "epochs_done": 0, "batches_done": 0, "stage_done": True})
+        self.last.unlink(missing_ok=True)
+
+    def restore_stage(self, module: nn.Module, history: list[dict]) -> int:
+        """Load what :meth:`finish_stage` wrote into ``module`` and ``history``; returns the best epoch of the
+        last finished stage."""
+        from safetensors import safe_open
+
+        path = self.dir / "stage.safetensors"
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                state = {k[len("model."):]: f.get_tensor(k) for k in f.keys() if k.startswith("model.")}
+                rng = f.get_tensor("torch_rng")
+                saved_history = json.loads(f.metadata()["history"])
+                best_epoch = int(f.metadata()["best_epoch"])
+            module.load_state_dict(state)
+        except (OSError, KeyError, ValueError, RuntimeError, TypeError) as exc:
+            raise InputError(f"the checkpoint of a finished stage cannot be read ({type(exc).__name__}).", path=path,
+                             remedy="train again without --resume.") from None
+        torch.set_rng_state(rng)
+        history[:] = saved_history
+        return best_epoch
 
     def callback(self, stage_index: int, every_steps: int = 0):
         """Lightning callback writing the checkpoint after every epoch and, when ``every_steps`` > 0, after every
@@ -474,11 +516,8 @@ class _Checkpoints:
                 if not (ck.writer and trainer.is_global_zero):
                     return
                 os.replace(tmp, ck.last)
-                meta = {"fingerprint": ck.fingerprint, "stage": stage_index, "epochs_done": epochs_done,
-                        "batches_done": batches_done, "global_step": int(trainer.global_step)}
-                tmp = ck.dir / ".resume.json.tmp"
-                tmp.write_text(json.dumps(meta) + "\n")
-                os.replace(tmp, ck.meta)
+                ck._write_meta({"stage": stage_index, "epochs_done": epochs_done, "batches_done": batches_done,
+                                "global_step": int(trainer.global_step)})
 
             def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
                 done = batch_idx + 1
@@ -588,14 +627,6 @@ def fit(
     pl = _lightning()
     t_start = time.perf_counter()
     cfg = recipe.train
-    source = dataset if isinstance(dataset, ParquetStream) else None
-    if source is not None:  # streaming: what every row needs (labels, split, lengths) is read; sequences are not
-        if devices == "auto" or devices > 1 or num_nodes > 1:
-            raise InputError("streaming training runs in one process.",
-                             remedy="train with --devices 1, or without --stream (the table in memory) for DDP.")
-        if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 1:
-            raise InputError(f"the shuffle buffer must be a whole number of rows, got {shuffle_buffer!r}.")
-        dataset = source.skeleton()
     if devices != "auto" and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
         raise InputError(f"devices must be a whole number of at least 1 (or auto), got {devices!r}.",
                          remedy="e.g. --devices 2 for two GPUs (or CPU processes) with DDP.")
@@ -606,6 +637,14 @@ def fit(
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
         raise InputError(f"checkpoint_every must be a whole number of batches (0: each epoch only), got "
                          f"{checkpoint_every!r}.")
+    source = dataset if isinstance(dataset, ParquetStream) else None
+    if source is not None:  # streaming: what every row needs (labels, split, lengths) is read; sequences are not
+        if devices == "auto" or devices > 1 or num_nodes > 1:
+            raise InputError("streaming training runs in one process.",
+                             remedy="train with --devices 1, or without --stream (the table in memory) for DDP.")
+        if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 1:
+            raise InputError(f"the shuffle buffer must be a whole number of rows, got {shuffle_buffer!r}.")
+        dataset = source.skeleton()
     if dataset.n_labels == 0:
         raise LabelError("the dataset has no label columns to learn.", remedy="import a labelled table.")
     if len(dataset) < 4:
@@ -674,10 +713,13 @@ def fit(
     else:
         train_dl = _loader(ViewTensors(x_tr, tr_u.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
     val_dl = _loader(ViewTensors(x_va, va_u.labels), max(cfg.batch_size, 512), False, cfg.num_workers, cfg.seed)
-    fp_extra = stream_info.get("file_sha256")
+    fp_extra = f"{stream_info['file_sha256']}:{shuffle_buffer}" if stream_info else None
     ck = _Checkpoints(checkpoint, _fingerprint(recipe, ds, devices, init_state, fp_extra), resume,
                       writer=global_rank(devices) == 0) if checkpoint else None
     start_stage = ck.stage if ck is not None and resume else 0
+    best_epoch = -1
+    if ck is not None and resume and ck.stage_done:  # stages before start_stage are complete
+        best_epoch = ck.restore_stage(module, history)
     t0 = time.perf_counter()
     for i, stage in enumerate(stage_list):
         if stage is not None:
@@ -709,7 +751,15 @@ def fit(
             num_sanity_val_steps=0,
             deterministic=False,
         )
-        ckpt_path = str(ck.last) if ck is not None and resume and i == start_stage and ck.last.exists() else None
+        resuming = ck is not None and resume and i == start_stage and not ck.stage_done and ck.last.exists()
+        ckpt_path = str(ck.last) if resuming else None
+        # the epoch Lightning runs first, set before it builds the loader's iterator: loader workers fetch ahead
+        # as soon as it exists, before Lightning's own set_epoch
+        first_epoch = ck.resumed_from if resuming else 0
+        if source is not None:
+            stream_units.set_epoch(first_epoch)
+        elif isinstance(train_dl.sampler, EpochShuffle):
+            train_dl.sampler.set_epoch(first_epoch)
         try:
             trainer.fit(lit, train_dataloaders=train_dl, val_dataloaders=val_dl, ckpt_path=ckpt_path,
                         weights_only=True)
@@ -723,6 +773,9 @@ def fit(
             if trainer.interrupted:
                 raise KeyboardInterrupt from None  # the caller says "interrupted", exits 130, saves nothing
             raise
+        best_epoch = best_cb.best_epoch
+        if ck is not None:
+            ck.finish_stage(i + 1, module, history, best_epoch)
     train_s = time.perf_counter() - t0
     module = module.requires_grad_(True).float().cpu().eval()  # stages may have frozen parts
     resumed_from = ck.resumed_from if ck is not None and resume else None
@@ -748,7 +801,7 @@ def fit(
                                        thresholds=model.thresholds)
         outputs["test"] = (y_test, test_scores)
     report = FitReport(
-        history=history, best_epoch=best_cb.best_epoch, val=val_metrics, test=test_metrics,
+        history=history, best_epoch=best_epoch, val=val_metrics, test=test_metrics,
         n_train=len(train_ds), n_val=len(val_ds), n_test=0 if test_ds is None else len(test_ds),
         seconds=time.perf_counter() - t_start, train_seconds=train_s,
         timings={"featurize_s": featurize_s, "train_s": train_s,
