@@ -27,7 +27,8 @@ def test_two_cpu_processes_match_one(tmp_path):
     outs = {}
     for n in (1, 2):
         cmd = [sys.executable, "-m", "rnalabel", "train", str(tmp_path / "data.parquet"), "--recipe",
-               str(tmp_path / "r.yaml"), "--out", str(tmp_path / f"run{n}"), "--devices", str(n), "--no-progress"]
+               str(tmp_path / "r.yaml"), "--out", str(tmp_path / f"run{n}"), "--devices", str(n), "--no-progress",
+               *(["--strategy", "ddp"] if n > 1 else [])]
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
         assert r.returncode == 0, r.stderr[-3000:]
         assert r.stdout.count("run folder") == 1  # only rank 0 reports

@@ -8,6 +8,7 @@ import warnings
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rnalabel.errors import RnalabelError
@@ -24,7 +25,8 @@ def friendly(fn):
         try:
             return fn(*args, **kwargs)
         except RnalabelError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # escaped: a message holding brackets (a remedy "pip install 'rnalabel[cluster]'") is text, not markup
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]; nothing partial was written.")

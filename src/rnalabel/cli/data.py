@@ -178,3 +178,47 @@ def stats(
         for i in order:
             t.add_row(ds.label_names[i], *(str(int(co[i, j])) for j in order))
         out_console.print(t)
+
+
+@data_app.command("fold")
+@friendly
+def fold(
+    data: Path = typer.Argument(..., help="Sequences: rnalabel Parquet, CSV/TSV table, or FASTA."),
+    recipe: str = typer.Option(None, "--recipe", "-r", help="Fold the structure/pairing views of this recipe "
+                               "(built-in name or YAML path), with its window and stride."),
+    view_spec: list[str] = typer.Option(None, "--view-spec", help="A view to fold, as in a recipe's views: (YAML), "
+                                        "e.g. \"{type: structure, profile: loop, window: 150, span: 100}\"; "
+                                        "repeatable (default: the structure view's defaults)."),
+    window: int = typer.Option(None, "--window", help="Model input width in nt, as for train (default: the "
+                               "recipe's, else whole sequences)."),
+    stride: int = typer.Option(None, "--stride", help="Scanning stride, as for train (default: window/2)."),
+    workers: int = typer.Option(None, "--workers", help="Fold on a local Dask cluster of N worker processes "
+                                "(pip install 'rnalabel\\[cluster]')."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Fold on an existing Dask cluster: scheduler address "
+                                  "or file (workers must see the data and the cache folder)."),
+    shard: str = typer.Option(None, "--shard", help="i/n: fold records i, i+n, ... only (split one input between "
+                              "n jobs; with --workers/--scheduler, their part is split again)."),
+    chunk: int = typer.Option(10_000, "--chunk", help="Records read at a time."),
+) -> None:
+    """Fill the fold cache ($RNALABEL_CACHE, else ~/.cache/rnalabel) for every sequence, ahead of training with
+    a structure view. Without --workers/--scheduler the folds run on this machine's CPUs."""
+    import yaml
+
+    from rnalabel.cluster import fold_parallel
+    from rnalabel.errors import ConfigError
+    from rnalabel.io import parse_shard
+
+    specs = []
+    for text in view_spec or []:
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError:
+            spec = None
+        if not isinstance(spec, dict):
+            raise ConfigError(f"--view-spec {text!r} is not a YAML mapping.",
+                              remedy="e.g. --view-spec \"{type: structure, window: 150, span: 150}\".")
+        specs.append(spec)
+    s = fold_parallel(data, views=specs or None, recipe=recipe, window=window, stride=stride, workers=workers,
+                      scheduler=scheduler, shard=parse_shard(shard), chunk=chunk)
+    out_console.print(f"{s.sequences} sequences ({', '.join(s.views)}): {s.folded} folded, {s.cached} already "
+                      f"cached -> {s.cache}", highlight=False, soft_wrap=True)

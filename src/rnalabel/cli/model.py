@@ -31,7 +31,10 @@ def train(
     devices: int = typer.Option(1, "--devices", help="Devices (or CPU processes) per node; >1 trains with DDP."),
     num_nodes: int = typer.Option(1, "--num-nodes", help="Nodes for DDP (under SLURM: srun rnalabel train ...)."),
     checkpoint_every: int = typer.Option(1000, "--checkpoint-every", help="Also checkpoint every N training "
-                                         "batches within an epoch (0: after each epoch only)."),
+                                         "batches within an epoch (0: after each epoch only; with --stream or "
+                                         "DDP: after each epoch only)."),
+    strategy: str = typer.Option("auto", "--strategy", help="Lightning strategy with several devices: auto, ddp, "
+                                 "ddp_find_unused_parameters_true."),
     stream: bool = typer.Option(False, "--stream", help="Train from a Parquet dataset without reading it into "
                                 "memory (row groups, a shuffle buffer; one process)."),
     shuffle_buffer: int = typer.Option(65_536, "--shuffle-buffer", help="With --stream: rows shuffled together."),
@@ -53,6 +56,7 @@ def train(
             max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,
             precision=precision, seed=seed, overwrite=overwrite, init=init, resume=resume, num_nodes=num_nodes,
             checkpoint_every=checkpoint_every, stream=stream, shuffle_buffer=shuffle_buffer,
+            strategy=strategy,
         )
     from rnalabel.engine.training import global_rank
 
@@ -104,16 +108,32 @@ def predict(
     chunk: int = typer.Option(10_000, "--chunk", help="Sequences read, predicted and written at a time."),
     shard: str = typer.Option(None, "--shard", help="i/n: predict records i, i+n, ... only (split one input "
                               "between n jobs)."),
+    workers: int = typer.Option(None, "--workers", help="Split the input over a local Dask cluster of N worker "
+                                "processes (pip install 'rnalabel\\[cluster]'); the same output."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Split the input over an existing Dask cluster: "
+                                  "scheduler address (tcp://host:8786) or scheduler file; workers must see the "
+                                  "files."),
 ) -> None:
     """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride.
     The input streams through in chunks, so memory does not grow with it."""
     from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
+    from rnalabel.errors import InputError
     from rnalabel.io import parse_shard
     from rnalabel.runs import predict_run
 
+    parallel = workers is not None or scheduler is not None
+    if parallel and shard is not None:
+        raise InputError("--shard splits the input between separate jobs, --workers/--scheduler split it on a Dask "
+                         "cluster; give one or the other.")
     with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
-        s = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
-                        precision=precision, chunk=chunk, shard=parse_shard(shard))
+        if parallel:
+            from rnalabel.cluster import predict_parallel
+
+            s = predict_parallel(run, data, out, windows_out=windows, workers=workers, scheduler=scheduler,
+                                 batch_size=batch_size, device=device, precision=precision, chunk=chunk)
+        else:
+            s = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
+                            precision=precision, chunk=chunk, shard=parse_shard(shard))
     if s.dims:
         out_console.print(f"{s.n_sequences} sequences, vectors of {s.dims} dimensions -> {out}")
     elif s.n_windows != s.n_sequences:

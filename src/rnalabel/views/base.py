@@ -25,6 +25,7 @@ from rnalabel.views.mapping import NucleotideMap, pair_track, positions_track
 
 if TYPE_CHECKING:
     from rnalabel.data import Dataset
+    from rnalabel.views.structure import Folding
 
 #: per-position (N, C, L), per-sequence (N, D) or pairwise (N, C, L, L)
 ViewKind = Literal["position", "sequence", "pair"]
@@ -111,6 +112,12 @@ class View:
     def expensive(self) -> bool:
         """True when the view is slow to compute (structure folding, language models): it is then cached."""
         return False
+
+    def folding(self) -> Folding | None:
+        """The per-sequence computation this view caches on disk by content (function, cache key, channels; the
+        strings it is applied to are :func:`rnalabel.views.structure.folded_sequences` of the units), or None.
+        ``rnalabel data fold`` fills the cache with it ahead of training. Default: None."""
+        return None
 
     # attributions back on the RNA ---------------------------------------------------------------------------
     def position_map(self, n_positions: int, window: int) -> np.ndarray | None:

@@ -96,6 +96,25 @@ class ArrayCache:
                 found[pack_keys[j]] = data[:, offsets[j]:offsets[j + 1]]
         return found
 
+    def has(self, keys: Iterable[bytes]) -> set[bytes]:
+        """The keys among ``keys`` that are cached (only the packs' key lists are read, not their arrays)."""
+        wanted = set(keys)
+        found: set[bytes] = set()
+        for path in self.packs():
+            if len(found) == len(wanted):
+                break
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    raw = z["keys"]
+                    if raw.dtype != np.uint8 or raw.ndim != 2 or raw.shape[1] != KEY_BYTES:
+                        raise ValueError(f"keys of shape {raw.shape} and type {raw.dtype}")
+                    flat = raw.tobytes()
+            except Exception as exc:  # as in get: such a pack is ignored, its items count as missing
+                warnings.warn(f"ignoring unreadable cache pack {path} ({exc})", RuntimeWarning, stacklevel=2)
+                continue
+            found.update(k for k in (flat[i:i + KEY_BYTES] for i in range(0, len(flat), KEY_BYTES)) if k in wanted)
+        return found
+
     def put(self, items: Mapping[bytes, np.ndarray]) -> Path | None:
         """Write ``items`` as one new pack, atomically; returns its path (None when ``items`` is empty)."""
         if not items:

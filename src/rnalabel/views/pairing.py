@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnalabel.data.sequence import decode
 from rnalabel.errors import ConfigError
 from rnalabel.views.base import View, register_view
-from rnalabel.views.structure import fold_cached
+from rnalabel.views.structure import Folding, fold_cached, folded_sequences
 
 if TYPE_CHECKING:
     from rnalabel.data import Dataset
@@ -61,18 +60,23 @@ def _flat_bpp(seq: str, *, temperature: float, max_span: int | None) -> np.ndarr
     return base_pair_probabilities(seq, temperature=temperature, max_span=max_span).reshape(1, -1)
 
 
+def pairing_folding(temperature: float = 37.0, max_span: int | None = None) -> Folding:
+    """The cached computation behind :func:`pairing_maps`: flattened base-pair probabilities, key, 1 channel."""
+    import RNA
+
+    key = f"{_CACHE_FORMAT} vienna={RNA.__version__} T={float(temperature)!r} span={max_span}"
+    return Folding(functools.partial(_flat_bpp, temperature=float(temperature), max_span=max_span), key, 1)
+
+
 def pairing_maps(tokens: np.ndarray, lengths: np.ndarray, *, temperature: float = 37.0, max_span: int | None = None,
                  processes: int | None = None, cache: bool = True) -> np.ndarray:
     """Base-pair probability maps of a token matrix, shape=(N, 1, W, W), zero at padding."""
-    import RNA
-
     tokens = np.asarray(tokens)
     n_rows, width = tokens.shape
     lens = np.clip(np.asarray(lengths, dtype=np.int64), 0, width)
-    seqs = [decode(tokens[i], int(lens[i])) for i in range(n_rows)]
-    key = f"{_CACHE_FORMAT} vienna={RNA.__version__} T={float(temperature)!r} span={max_span}"
-    func = functools.partial(_flat_bpp, temperature=float(temperature), max_span=max_span)
-    flat = fold_cached(seqs, func, key=key, channels=1, processes=processes, cache=cache)
+    seqs = folded_sequences(tokens, lens)
+    func, key, channels = pairing_folding(temperature, max_span)
+    flat = fold_cached(seqs, func, key=key, channels=channels, processes=processes, cache=cache)
     out = np.zeros((n_rows, 1, width, width), dtype=np.float32)
     for i, f in enumerate(flat):
         m = int(lens[i])
@@ -115,6 +119,9 @@ class Pairing(View):
 
     def channel_names(self, dataset: Dataset | None = None) -> list[str]:
         return ["pair probability"]
+
+    def folding(self) -> Folding | None:
+        return pairing_folding(self.temperature, self.max_span) if self.cache else None
 
     def transform(self, dataset: Dataset) -> np.ndarray:
         return pairing_maps(dataset.tokens, dataset.lengths, temperature=self.temperature, max_span=self.max_span,

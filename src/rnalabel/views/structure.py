@@ -39,9 +39,9 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
     from rnalabel.data import Dataset
+    from rnalabel.views.cache import ArrayCache
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +258,82 @@ def _params_key(window: int, span: int, temperature: float) -> str:
     return f"{_CACHE_FORMAT} vienna={RNA.__version__} W={int(window)} L={int(span)} T={float(temperature)!r}"
 
 
+class Folding(NamedTuple):
+    """A per-sequence computation that is cached by content: what a folding view hands to :func:`fold_cached`.
+
+    Attributes
+    ----------
+    func : callable str -> numpy.ndarray of shape (channels, m)
+        Module-level (or a ``functools.partial`` of one), so that other processes can run it.
+    key : str
+        Everything besides the sequence that determines the result (program version, parameters).
+    channels : int
+        First dimension of every result.
+    """
+
+    func: Callable[[str], np.ndarray]
+    key: str
+    channels: int
+
+
+class CacheFill(NamedTuple):
+    """What :func:`fill_cache` did: distinct sequences seen, folded now, found in the cache."""
+
+    distinct: int
+    folded: int
+    cached: int
+
+
+def folded_sequences(tokens: np.ndarray, lengths: np.ndarray) -> list[str]:
+    """The strings a folding view folds for a token matrix: each row's real part (``lengths`` clipped to the
+    width), decoded, ambiguity codes as N. These strings are the cache keys, so every caller goes through here."""
+    tokens = np.asarray(tokens)
+    lens = np.clip(np.asarray(lengths, dtype=np.int64), 0, tokens.shape[1])
+    return [decode(tokens[i], int(lens[i])) for i in range(tokens.shape[0])]
+
+
+def _store(key: str, channels: int, cache_dir: str | os.PathLike | None) -> ArrayCache:
+    from rnalabel.views.cache import ArrayCache, content_key
+
+    return ArrayCache(f"structure/{content_key(key).hex()}", channels=channels, root=cache_dir)
+
+
+def _fold_into(todo: Mapping[bytes, str], func: Callable[[str], np.ndarray], store: ArrayCache | None,
+               processes: int | None, sink: Callable[[bytes, np.ndarray], None] | None = None) -> None:
+    """Fold ``todo`` (key -> sequence) in parallel, writing a pack to ``store`` every few thousand items (so an
+    interrupted run keeps most of its work) and handing each result to ``sink``."""
+    if not todo:
+        return
+    keys = list(todo)
+    procs = max(1, int(processes) if processes else default_processes())
+    chunk = max(1, min(32, math.ceil(len(keys) / (4 * procs))))
+    groups = [keys[a:a + chunk] for a in range(0, len(keys), chunk)]
+    tasks = [(func, [todo[k] for k in g]) for g in groups]
+    pending: dict[bytes, np.ndarray] = {}
+
+    def collect(group: list[bytes], arrays: list[np.ndarray]) -> None:
+        for k, a in zip(group, arrays, strict=True):
+            pending[k] = a
+            if sink is not None:
+                sink(k, a)
+        if store is not None and len(pending) >= _PACK_ITEMS:
+            store.put(pending)
+            pending.clear()
+
+    if procs == 1 or len(groups) == 1:
+        for g, task in zip(groups, tasks, strict=True):
+            collect(g, _fold_chunk(task))
+    else:
+        from concurrent.futures import as_completed
+
+        with _executor(min(procs, len(groups))) as ex:
+            futures = {ex.submit(_fold_chunk, task): g for g, task in zip(groups, tasks, strict=True)}
+            for fut in as_completed(futures):
+                collect(futures[fut], fut.result())
+    if store is not None:
+        store.put(pending)
+
+
 def fold_cached(
     sequences: Sequence[str],
     func: Callable[[str], np.ndarray],
@@ -291,44 +368,56 @@ def fold_cached(
     -------
     list of numpy.ndarray, float32, whether computed or read from the cache
     """
-    from rnalabel.views.cache import ArrayCache, content_key
+    from rnalabel.views.cache import content_key
 
     t0 = time.perf_counter()
     keys = [content_key(key, s) for s in sequences]
     unique = dict(zip(keys, sequences, strict=True))
-    store = ArrayCache(f"structure/{content_key(key).hex()}", channels=channels, root=cache_dir) if cache else None
+    store = _store(key, channels, cache_dir) if cache else None
     done = store.get(unique) if store is not None else {}
-    todo = [k for k in unique if k not in done]
     n_hit = len(done)
-    if todo:
-        procs = max(1, int(processes) if processes else default_processes())
-        chunk = max(1, min(32, math.ceil(len(todo) / (4 * procs))))
-        groups = [todo[a:a + chunk] for a in range(0, len(todo), chunk)]
-        tasks = [(func, [unique[k] for k in g]) for g in groups]
-        pending: dict[bytes, np.ndarray] = {}
-
-        def collect(group: list[bytes], arrays: list[np.ndarray]) -> None:
-            for k, a in zip(group, arrays, strict=True):
-                done[k] = pending[k] = a
-            if store is not None and len(pending) >= _PACK_ITEMS:
-                store.put(pending)
-                pending.clear()
-
-        if procs == 1 or len(groups) == 1:
-            for g, task in zip(groups, tasks, strict=True):
-                collect(g, _fold_chunk(task))
-        else:
-            from concurrent.futures import as_completed
-
-            with _executor(min(procs, len(groups))) as ex:
-                futures = {ex.submit(_fold_chunk, task): g for g, task in zip(groups, tasks, strict=True)}
-                for fut in as_completed(futures):
-                    collect(futures[fut], fut.result())
-        if store is not None:
-            store.put(pending)
+    _fold_into({k: s for k, s in unique.items() if k not in done}, func, store, processes, sink=done.__setitem__)
     log.debug("folded %d sequences (%d unique, %d cached) in %.2f s", len(keys), len(unique), n_hit,
               time.perf_counter() - t0)
     return [done[k] for k in keys]
+
+
+def fill_cache(
+    sequences: Sequence[str],
+    folding: Folding,
+    *,
+    processes: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> CacheFill:
+    """Put ``folding.func(sequence)`` of every distinct sequence that is not cached yet into the disk cache, as
+    :func:`fold_cached` would, without keeping the results (memory stays at one pack of results).
+
+    Parameters
+    ----------
+    sequences : sequence of str
+    folding : Folding
+        What to compute (a view's :meth:`~rnalabel.views.base.View.folding`).
+    processes, cache_dir
+        See :func:`fold_cached`.
+
+    Returns
+    -------
+    CacheFill
+    """
+    from rnalabel.views.cache import content_key
+
+    unique = {content_key(folding.key, s): s for s in sequences}
+    store = _store(folding.key, folding.channels, cache_dir)
+    present = store.has(unique)
+    _fold_into({k: s for k, s in unique.items() if k not in present}, folding.func, store, processes)
+    return CacheFill(len(unique), len(unique) - len(present), len(present))
+
+
+def loop_type_folding(window: int = 150, span: int = 150, temperature: float = 37.0) -> Folding:
+    """The cached computation behind :func:`fold_loop_types`: :func:`unpaired_by_loop_type` with these
+    parameters, its cache key and 4 channels."""
+    func = functools.partial(unpaired_by_loop_type, window=int(window), span=int(span), temperature=float(temperature))
+    return Folding(func, _params_key(window, span, temperature), 4)
 
 
 def fold_loop_types(
@@ -356,9 +445,9 @@ def fold_loop_types(
     list of numpy.ndarray, each shape=(4, len(sequence)), dtype=float32
         Rows exterior, hairpin, interior, multiloop.
     """
-    func = functools.partial(unpaired_by_loop_type, window=int(window), span=int(span), temperature=float(temperature))
-    return fold_cached(sequences, func, key=_params_key(window, span, temperature), channels=4,
-                       processes=processes, cache=cache, cache_dir=cache_dir)
+    func, key, channels = loop_type_folding(window, span, temperature)
+    return fold_cached(sequences, func, key=key, channels=channels, processes=processes, cache=cache,
+                       cache_dir=cache_dir)
 
 
 def _executor(workers: int) -> ProcessPoolExecutor:
@@ -407,7 +496,7 @@ def structure_profiles(
     n_rows, width = tokens.shape
     out = np.zeros((n_rows, len(PROFILES[profile]), width), dtype=np.float32)
     lens = np.clip(np.asarray(lengths, dtype=np.int64), 0, width)
-    seqs = [decode(tokens[i], int(lens[i])) for i in range(n_rows)]
+    seqs = folded_sequences(tokens, lens)
     folded = fold_loop_types(seqs, window=window, span=span, temperature=temperature, processes=processes,
                              cache=cache)
     for i, u in enumerate(folded):
@@ -467,6 +556,9 @@ class Structure(View):
 
     def channel_names(self, dataset: Dataset | None = None) -> list[str]:
         return list(PROFILES[self.profile])
+
+    def folding(self) -> Folding | None:
+        return loop_type_folding(self.window, self.span, self.temperature) if self.cache else None
 
     def transform(self, dataset: Dataset) -> np.ndarray:
         return structure_profiles(
