@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from rnalabel.data import Dataset
 from rnalabel.engine.bundle import load_model, save_model
@@ -174,3 +175,48 @@ def test_site_index_from_vectors_without_centring():
     np.testing.assert_allclose(np.linalg.norm(si.vectors, axis=1), 1, atol=1e-6)
     sims, _ = si.search(v[:1])
     assert sims[0, 0, 0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_site_embeddings_resume_after_a_kill(encoder, demo_small, mirnas, tmp_path, monkeypatch):
+    """With a checkpoint folder, embeddings are saved a chunk at a time: a build killed after some chunks embeds
+    only the missing ones when run again, and the index is the one an uninterrupted build makes."""
+    import copy
+
+    import rnalabel.engine.similarity as S
+    from rnalabel.engine.similarity import load_index
+
+    sites = demo_small.subset(np.arange(200))
+    ref = build_index(copy.deepcopy(encoder), sites, mirnas, k=5, n_null=4, progress=False)
+    calls = []
+    real = S._embed
+
+    def sites_only(ds):
+        return len(ds) and ":shuffle" not in str(ds.ids[0])  # not the shuffled miRNAs of the calibration
+
+    def dying(bundle, ds, **kw):
+        calls.append(len(ds) if sites_only(ds) else 0)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the kill, after two chunks were saved
+        return real(bundle, ds, **kw)
+
+    monkeypatch.setattr(S, "_embed", dying)
+    ck = tmp_path / "ck"
+    with pytest.raises(KeyboardInterrupt):
+        build_index(copy.deepcopy(encoder), sites, mirnas, k=5, n_null=4, progress=False, checkpoint=ck, chunk=40)
+    assert len(list(ck.glob("part*.npy"))) == 2
+    calls.clear()
+    monkeypatch.setattr(S, "_embed", lambda b, ds, **kw: calls.append(len(ds) if sites_only(ds) else 0)
+                        or real(b, ds, **kw))
+    again = build_index(copy.deepcopy(encoder), sites, mirnas, k=5, n_null=4, progress=False, checkpoint=ck,
+                        chunk=40)
+    n_bound = int((sites.labels == 1).any(axis=1).sum())
+    assert sum(calls) == n_bound - 80  # only the chunks that were missing
+    a, b = load_index(ref), load_index(again)
+    np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-6)
+    # another model (or other sites): the saved parts are not used
+    other = copy.deepcopy(encoder)
+    with torch.no_grad():
+        next(other.module.parameters()).add_(1.0)
+    calls.clear()
+    build_index(other, sites, mirnas, k=5, n_null=4, progress=False, checkpoint=ck, chunk=40)
+    assert sum(calls) == n_bound

@@ -296,16 +296,20 @@ def index_run(
     seed: int = 0,
 ) -> Bundle:
     """Embed every bound site of ``sites`` with an embedding model and write the model with its similarity index
-    into the folder ``out``, all or nothing (see :func:`rnalabel.engine.similarity.build_index`)."""
+    into the folder ``out``, all or nothing (see :func:`rnalabel.engine.similarity.build_index`). The site
+    embeddings are kept 100,000 at a time in ``.<out>.checkpoint`` beside ``out`` while they are computed: run
+    again after a kill, it embeds only what is missing."""
     from rnalabel.engine.similarity import build_index
 
+    ck = checkpoint_dir(out)
     with atomic_dir(out, overwrite=overwrite) as folder:
         model = load_model(model_dir)
         build_index(model, _dataset(sites), _dataset(null), k=k, n_null=n_null, center=center,
-                    batch_size=batch_size, progress=progress, seed=seed)
+                    batch_size=batch_size, progress=progress, seed=seed, checkpoint=ck)
         model.card.setdefault("index", {})["built_from"] = {"model": str(model_dir), "sites": str(sites),
                                                             "null": str(null)}
         save_model(model, folder)
+    shutil.rmtree(ck, ignore_errors=True)  # complete: nothing left to resume
     return model
 
 

@@ -19,13 +19,14 @@ its shuffles, not by having many sites. :func:`rank` ranks proteins by the best 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rnalabel.data import Dataset, atomic_path
+from rnalabel.data import Dataset, atomic_path, write_text_atomic
 from rnalabel.data.sequence import decode
 from rnalabel.data.shuffle import shuffle_tokens
 from rnalabel.engine.bundle import Artifact, Bundle
@@ -173,6 +174,57 @@ def _embed(bundle: Bundle, ds: Dataset, *, batch_size: int, progress: bool) -> n
     return vectors
 
 
+def _embed_resumable(bundle: Bundle, ds: Dataset, checkpoint: str | os.PathLike, *, chunk: int, batch_size: int,
+                     progress: bool) -> np.ndarray:
+    """:func:`_embed` a ``chunk`` of rows at a time, each chunk's vectors saved atomically in ``checkpoint`` (with
+    a fingerprint of the model's weights and the rows): run again after a kill, it embeds only the chunks that
+    are missing. Plain .npy files, read with ``allow_pickle=False``."""
+    import hashlib
+    import json
+
+    folder = Path(checkpoint)
+    h = hashlib.sha256()
+    for _, t in sorted(bundle.module.state_dict().items()):
+        h.update(t.detach().cpu().float().numpy().tobytes())
+    for a in (ds.tokens, ds.lengths):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(f"{chunk}".encode())
+    fingerprint = h.hexdigest()
+    meta_path = folder / "embedding.json"
+    try:
+        same = json.loads(meta_path.read_text()).get("fingerprint") == fingerprint
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not same:
+            write_text_atomic(meta_path, json.dumps({"fingerprint": fingerprint, "rows": len(ds), "chunk": chunk}))
+    except OSError as exc:
+        raise InputError(f"cannot write the embedding checkpoint ({exc.strerror or exc}).", path=folder,
+                         remedy="choose a writable place for --out.") from None
+    parts = []
+    for i, a in enumerate(range(0, len(ds), chunk)):
+        part = folder / f"part{i:06d}.npy"
+        n = min(chunk, len(ds) - a)
+        vec = None
+        if part.exists():
+            try:
+                vec = np.load(part, allow_pickle=False)
+            except (OSError, ValueError):
+                vec = None
+            if vec is not None and (vec.ndim != 2 or len(vec) != n):
+                vec = None
+        if vec is None:
+            vec = _embed(bundle, ds.subset(slice(a, a + n)), batch_size=batch_size, progress=progress)
+            tmp = folder / f".part{i:06d}.tmp.npy"
+            np.save(tmp, vec)
+            os.replace(tmp, part)
+        parts.append(vec)
+    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+
+
 def null_controls(queries: Dataset, n: int, *, seed: int = 0) -> Dataset:
     """``n`` dinucleotide shuffles of every query (composition-matched controls), as a Dataset."""
     shuf = shuffle_tokens(queries.tokens, queries.lengths, n=n, seed=seed)
@@ -196,6 +248,8 @@ def build_index(
     batch_size: int = 512,
     progress: bool = True,
     seed: int = 0,
+    checkpoint: str | os.PathLike | None = None,
+    chunk: int = 100_000,
 ) -> Bundle:
     """Add a similarity index over the bound sites of ``sites`` to an embedding bundle (module docstring).
 
@@ -219,6 +273,12 @@ def build_index(
     batch_size : int
     progress : bool
     seed : int
+    checkpoint : path, optional
+        A folder where the site embeddings are kept ``chunk`` rows at a time as they are computed: building the
+        index again after a kill embeds only what is missing (with the same model and sites; anything else starts
+        afresh). Default is None (nothing kept).
+    chunk : int
+        Rows per saved part. Default is 100,000.
 
     Returns
     -------
@@ -238,7 +298,13 @@ def build_index(
     if len(used) == 0:
         raise InputError("the site dataset has no bound site (no label is 1).", remedy="give binding sites.")
     t0 = time.perf_counter()
-    raw_vectors = _embed(bundle, sites.subset(used), batch_size=batch_size, progress=progress)
+    if checkpoint is not None:
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise InputError(f"chunk must be a whole number of rows, got {chunk!r}.")
+        raw_vectors = _embed_resumable(bundle, sites.subset(used), checkpoint, chunk=chunk, batch_size=batch_size,
+                                       progress=progress)
+    else:
+        raw_vectors = _embed(bundle, sites.subset(used), batch_size=batch_size, progress=progress)
     embed_s = time.perf_counter() - t0
     info = label_info if label_info is not None else sites.provenance.get("label_info") or {}
     experiments = list(sites.label_names)
