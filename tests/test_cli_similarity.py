@@ -55,6 +55,7 @@ def test_transfer_is_recorded(work):
 def test_index_and_rank(work):
     card = json.loads((work / "idx" / "card.json").read_text())
     assert {"index.faiss", "index.meta", "index.site_ids", "index.null", "index.center"} <= set(card["artifacts"])
+    assert not (work / ".idx.checkpoint").exists()  # the embedding checkpoint goes once the index is written
     r = invoke("rank", work / "idx", work / "mirnas.fa", "--top", "2", "--out", work / "r.tsv")
     assert r.exit_code == 0, r.output
     lines = (work / "r.tsv").read_text().splitlines()
