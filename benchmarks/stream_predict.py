@@ -12,7 +12,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,11 +35,14 @@ p.to_tsv(sys.argv[3]); p.to_tsv(sys.argv[4], windows=True)
 
 
 def child(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB) of one child process: its own rusage (os.wait4), not the maximum over
+    every child so far."""
     t = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return time.perf_counter() - t, max(peak, before) / 1024
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return time.perf_counter() - t, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -59,7 +62,7 @@ def main() -> None:
                 L = 1000 if i % 10 == 0 else 101
                 f.write(f">r{i}\n{''.join(rng.choice(list('ACGU'), L))}\n")
         size = (tmp / "in.fa").stat().st_size / 2**20
-        # streaming first: ru_maxrss of children is a running maximum, so the smaller one must come first
+        load = os.getloadavg()[0]
         s_t, s_rss = child([rnalabel, "predict", str(tmp / "model"), str(tmp / "in.fa"), "--out", str(tmp / "s.tsv"),
                             "--windows", str(tmp / "sw.tsv")])
         m_t, m_rss = child([sys.executable, "-c", IN_MEMORY, str(tmp / "model"), str(tmp / "in.fa"),
@@ -67,7 +70,9 @@ def main() -> None:
         same = (tmp / "s.tsv").stat().st_size, (tmp / "m.tsv").stat().st_size
     L = ["# Prediction memory: streaming vs the whole input in memory", "",
          f"{args.n:,} random RNAs ({args.n // 10:,} of 1,000 nt, the rest 101 nt; FASTA {size:.0f} MiB), the demo "
-         "Multi-resBind, per-sequence and per-window TSVs, 2 CPU cores; each way in its own process.", "",
+         f"Multi-resBind, per-sequence and per-window TSVs, {os.cpu_count()} CPU cores (load average {load:.1f} when "
+         "the predictions started: other processes on these cores lengthen the wall times); each way in its own "
+         "process, its peak resident memory from os.wait4.", "",
          "| way | peak RSS (MiB) | wall (s) |", "|---|---|---|",
          f"| `rnalabel predict` (streaming, chunks of 10,000) | {s_rss:.0f} | {s_t:.0f} |",
          f"| whole input in memory (read_input + predict + to_tsv, the previous predict_run) | {m_rss:.0f} | {m_t:.0f} |",
