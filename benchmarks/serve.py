@@ -194,6 +194,7 @@ def main() -> None:
             time.sleep(0.3)
         name = httpx.get(f"{url}/models").json()[0]["name"]
         asyncio.run(load(url, name, payloads(50, args.batch, seed=99), 4))  # warm-up
+        load_avg = os.getloadavg()[0]
         rss0 = rss_mb(server.pid)
         rows, health = [], {}
         for k in [int(x) for x in args.clients.split(",")]:
@@ -214,7 +215,8 @@ def main() -> None:
 
     lines = ["# The web server under load", "",
              f"`rnalabel serve` (uvicorn, one process, `--workers {args.workers}`: requests computed at once) on "
-             f"127.0.0.1 of this machine ({os.cpu_count()} cores), serving the demo Multi-resBind model; the load "
+             f"127.0.0.1 of this machine ({os.cpu_count()} cores; load average {load_avg:.1f} before the first level: "
+             f"other processes on these cores lower every rate), serving the demo Multi-resBind model; the load "
              f"generator (asyncio + httpx) runs on the same cores. Each `POST /predict` carries {args.batch} random "
              f"RNAs of 101 nt (JSON); {args.requests} requests per level after a warm-up of 50. `/health` is probed "
              "every 50 ms during each level.", "",
