@@ -6,7 +6,7 @@ The table is the demo generator's (101-nt RNAs with planted published motifs, 5 
 so no test row is ever trained on), once into ``--work`` in row groups of 65,536 rows. Each arm is ``rnalabel train`` in its
 own process; peak RSS is the child's ru_maxrss; throughput is the card's training sequences per second (the
 optimisation alone) and the wall time of the whole command (reading, featurising, training, evaluating). The
-model is a small Multi-resBind (16 filters, bf16 where the CPU has it) so that an epoch of millions of rows fits a
+model is a small Multi-resBind (16 filters, fp32) so that an epoch of millions of rows fits a
 benchmark run on a laptop-class CPU; the memory question does not depend on the model's size.
 
 Usage::
