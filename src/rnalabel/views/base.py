@@ -15,8 +15,9 @@ in a way the default does not know. See DESIGN.md, "Extending rnalabel".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 
@@ -25,11 +26,28 @@ from rnalabel.views.mapping import NucleotideMap, pair_track, positions_track
 
 if TYPE_CHECKING:
     from rnalabel.data import Dataset
-    from rnalabel.views.structure import Folding
 
 #: per-position (N, C, L), per-sequence (N, D) or pairwise (N, C, L, L)
 ViewKind = Literal["position", "sequence", "pair"]
 VIEW_KINDS = ("position", "sequence", "pair")
+
+
+class Folding(NamedTuple):
+    """A per-sequence computation that is cached by content: what a folding view hands to :func:`fold_cached`.
+
+    Attributes
+    ----------
+    func : callable str -> numpy.ndarray of shape (channels, m)
+        Module-level (or a ``functools.partial`` of one), so that other processes can run it.
+    key : str
+        Everything besides the sequence that determines the result (program version, parameters).
+    channels : int
+        First dimension of every result.
+    """
+
+    func: Callable[[str], np.ndarray]
+    key: str
+    channels: int
 
 
 @dataclass(frozen=True)

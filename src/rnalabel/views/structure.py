@@ -47,7 +47,7 @@ import numpy as np
 
 from rnalabel.data.sequence import decode
 from rnalabel.errors import ConfigError
-from rnalabel.views.base import View, register_view
+from rnalabel.views.base import Folding, View, register_view
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -256,24 +256,6 @@ def _params_key(window: int, span: int, temperature: float) -> str:
     import RNA
 
     return f"{_CACHE_FORMAT} vienna={RNA.__version__} W={int(window)} L={int(span)} T={float(temperature)!r}"
-
-
-class Folding(NamedTuple):
-    """A per-sequence computation that is cached by content: what a folding view hands to :func:`fold_cached`.
-
-    Attributes
-    ----------
-    func : callable str -> numpy.ndarray of shape (channels, m)
-        Module-level (or a ``functools.partial`` of one), so that other processes can run it.
-    key : str
-        Everything besides the sequence that determines the result (program version, parameters).
-    channels : int
-        First dimension of every result.
-    """
-
-    func: Callable[[str], np.ndarray]
-    key: str
-    channels: int
 
 
 class CacheFill(NamedTuple):
