@@ -46,6 +46,15 @@ def content_key(*parts: str | bytes) -> bytes:
     return h.digest()
 
 
+def _pack_keys(z) -> list[bytes]:
+    """The keys of an open pack file, checked (uint8, KEY_BYTES each); ValueError otherwise."""
+    raw = z["keys"]
+    if raw.dtype != np.uint8 or raw.ndim != 2 or raw.shape[1] != KEY_BYTES:
+        raise ValueError(f"keys of shape {raw.shape} and type {raw.dtype}")
+    flat = raw.tobytes()
+    return [flat[i:i + KEY_BYTES] for i in range(0, len(flat), KEY_BYTES)]
+
+
 class ArrayCache:
     """Packs of ``(C, n)`` float32 arrays under ``root/namespace``.
 
@@ -78,17 +87,13 @@ class ArrayCache:
                 break
             try:
                 with np.load(path, allow_pickle=False) as z:
-                    raw = z["keys"]
-                    if raw.dtype != np.uint8 or raw.ndim != 2 or raw.shape[1] != KEY_BYTES:
-                        raise ValueError(f"keys of shape {raw.shape} and type {raw.dtype}")
-                    flat = raw.tobytes()
-                    pack_keys = [flat[i:i + KEY_BYTES] for i in range(0, len(flat), KEY_BYTES)]
+                    pack_keys = _pack_keys(z)
                     hits = [j for j, k in enumerate(pack_keys) if k in wanted and k not in found]
                     if not hits:
                         continue
                     offsets, data = z["offsets"], z["data"]
                     if data.shape != (self.channels, int(offsets[-1])) or len(offsets) != len(pack_keys) + 1:
-                        raise ValueError(f"inconsistent shapes {data.shape}, {offsets.shape}, {pack_keys.shape}")
+                        raise ValueError(f"inconsistent shapes {data.shape}, {offsets.shape}, {len(pack_keys)} keys")
             except Exception as exc:  # a damaged or foreign file: ignore it, recompute its items
                 warnings.warn(f"ignoring unreadable cache pack {path} ({exc})", RuntimeWarning, stacklevel=2)
                 continue
@@ -105,14 +110,11 @@ class ArrayCache:
                 break
             try:
                 with np.load(path, allow_pickle=False) as z:
-                    raw = z["keys"]
-                    if raw.dtype != np.uint8 or raw.ndim != 2 or raw.shape[1] != KEY_BYTES:
-                        raise ValueError(f"keys of shape {raw.shape} and type {raw.dtype}")
-                    flat = raw.tobytes()
+                    pack_keys = _pack_keys(z)
             except Exception as exc:  # as in get: such a pack is ignored, its items count as missing
                 warnings.warn(f"ignoring unreadable cache pack {path} ({exc})", RuntimeWarning, stacklevel=2)
                 continue
-            found.update(k for k in (flat[i:i + KEY_BYTES] for i in range(0, len(flat), KEY_BYTES)) if k in wanted)
+            found.update(k for k in pack_keys if k in wanted)
         return found
 
     def put(self, items: Mapping[bytes, np.ndarray]) -> Path | None:
