@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rbp31 import git_commit, reproduce_footer  # noqa: E402
+from rbp31 import git_commit, write_result  # noqa: E402
 from speed import random_inputs, recipe_inputs  # noqa: E402
 
 from rnalabel.engine.losses import masked_bce  # noqa: E402
@@ -147,10 +147,7 @@ def main() -> None:
                   "|---|---|---|"]
         lines += [f"| `{k}` | {share:.1%} | {c} |" for k, share, c in ops[prec]]
         lines.append("")
-    lines += reproduce_footer(commit, t0)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print(f"wrote {args.out}")
+    write_result(args.out, lines, commit, t0)
 
 
 if __name__ == "__main__":

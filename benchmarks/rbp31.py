@@ -83,6 +83,14 @@ def reproduce_footer(commit: str, t0: float) -> list[str]:
             f"{time.strftime('%Y-%m-%d %H:%M')}.", ""]
 
 
+def write_result(out, lines: list[str], commit: str, t0: float) -> None:
+    """Write a result file: ``lines`` and the :func:`reproduce_footer`, creating its folder."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join([*lines, *reproduce_footer(commit, t0)]))
+    print(f"wrote {out}")
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)

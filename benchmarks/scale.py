@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rbp31 import git_commit, reproduce_footer  # noqa: E402
+from rbp31 import git_commit, write_result  # noqa: E402
 
 BIN = Path(sys.executable).parent / "rnalabel"
 RECIPE = """name: scale-small
@@ -140,10 +140,7 @@ def main() -> None:
               "`stream` is `--stream` (row groups read, featurised and shuffled in a 65,536-row buffer in the "
               "training process); `stream-1-worker` adds one DataLoader worker process (`num_workers: 1`) that "
               "reads and featurises while the main process trains.", ""]
-    lines += reproduce_footer(commit, t0)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print(f"wrote {args.out}")
+    write_result(args.out, lines, commit, t0)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rbp31 import git_commit, reproduce_footer  # noqa: E402
+from rbp31 import git_commit, write_result  # noqa: E402
 
 BIN = Path(sys.executable).parent / "rnalabel"
 
@@ -236,10 +236,7 @@ def main() -> None:
                   "| operation | mode | requests | server errors |", "|---|---|---|---|"]
         lines += [f"| `{p}` | {m} | {n} | {b} |" for p, m, n, b in fz]
         lines.append("")
-    lines += reproduce_footer(commit, t0)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print(f"wrote {args.out}")
+    write_result(args.out, lines, commit, t0)
 
 
 if __name__ == "__main__":
