@@ -107,3 +107,54 @@ def test_models_refuse_inputs_they_cannot_use():
     for name in ("multiresbind", "deepripe", "deepbind", "mmfa"):
         with pytest.raises(ConfigError, match="takes per-position views only; got k \\(sequence\\)"):
             build_model(name, inputs=specs, n_labels=2)
+
+
+class TestCheapMaskDropout:
+    """models.layers.Dropout: nn.Dropout's distribution and gradient, with masks drawn 4 per random int64."""
+
+    @pytest.mark.parametrize("p", [0.1, 0.5])
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+    def test_drops_a_fraction_p_and_scales_the_rest(self, p, dtype):
+        from rnalabel.models.layers import Dropout
+
+        torch.manual_seed(0)
+        x = torch.ones(64, 96, 101, dtype=dtype)
+        y = Dropout(p).train()(x)
+        assert y.dtype == dtype and y.shape == x.shape
+        dropped = (y == 0).float().mean().item()
+        assert abs(dropped - p) < 0.005  # 620,544 draws: sd of the fraction < 0.0007
+        assert torch.allclose(y[y != 0].float(), torch.tensor(1 / (1 - p)), rtol=1e-2)
+        assert abs(y.float().mean().item() - 1.0) < 0.01  # expectation kept (inverted dropout)
+        # independent per element: neighbours along length and channels are not correlated
+        kept = (y != 0).float()
+        for a, b in ((kept[:, :, 1:], kept[:, :, :-1]), (kept[:, 1:], kept[:, :-1])):
+            both = (a * b).mean().item()
+            assert abs(both - (1 - p) ** 2) < 0.005
+
+    def test_gradient_is_the_mask_and_eval_is_identity(self):
+        from rnalabel.models.layers import Dropout
+
+        torch.manual_seed(1)
+        d = Dropout(0.3).train()
+        x = torch.randn(8, 5, 33, requires_grad=True)
+        y = d(x)
+        y.sum().backward()
+        mask = (y.detach() != 0).float() / 0.7
+        assert torch.allclose(x.grad, mask, atol=1e-4)
+        d.eval()
+        assert torch.equal(d(x), x)
+        assert d.state_dict() == {} and isinstance(d, torch.nn.Dropout)
+
+    def test_seeded_masks_repeat_and_odd_sizes_work(self):
+        from rnalabel.models.layers import Dropout
+
+        d = Dropout(0.2).train()
+        x = torch.ones(3, 7, 11)  # 231 elements: not a multiple of 4
+        torch.manual_seed(5)
+        a = d(x)
+        torch.manual_seed(5)
+        b = d(x)
+        assert torch.equal(a, b)
+        assert d(torch.ones(0, 4)).shape == (0, 4)
+        for p in (0.0, 1.0):
+            assert torch.equal(Dropout(p).train()(x), torch.nn.functional.dropout(x, p, True))

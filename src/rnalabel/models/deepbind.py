@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from rnalabel.models.layers import concat_positions, glorot_init, position_inputs
+from rnalabel.models.layers import Dropout, concat_positions, glorot_init, position_inputs
 from rnalabel.models.registry import InputSpec, register_model
 
 
@@ -49,7 +49,7 @@ class DeepBind(nn.Module):
         # DeepBind pads kernel-1 columns on each side so motifs at the edges are seen whole
         self.conv = nn.Conv1d(in_ch, filters, kernel, padding=kernel - 1)
         self.head = nn.Sequential(
-            nn.Linear(2 * filters, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_labels)
+            nn.Linear(2 * filters, hidden), nn.ReLU(), Dropout(dropout), nn.Linear(hidden, n_labels)
         )
         glorot_init(self)
 

@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnalabel.errors import ConfigError
-from rnalabel.models.layers import concat_positions, position_inputs
+from rnalabel.models.layers import Dropout, concat_positions, position_inputs
 from rnalabel.models.registry import InputSpec, register_model
 
 EMBEDDINGS = ("attention", "sum")
@@ -104,7 +104,7 @@ class DeepMiRBP(nn.Module):
         self.att = nn.Linear(2 * lstm_units, attention)
         self.att_v = nn.Linear(attention, 1, bias=False)
         self.head = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(2 * lstm_units, hidden), nn.ReLU(), nn.Dropout(dropout),
+            Dropout(dropout), nn.Linear(2 * lstm_units, hidden), nn.ReLU(), Dropout(dropout),
             nn.Linear(hidden, n_labels),
         )
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from rnalabel.models.layers import glorot_init, pooled_length, position_inputs
+from rnalabel.models.layers import Dropout, glorot_init, pooled_length, position_inputs
 from rnalabel.models.registry import InputSpec, register_model
 
 
@@ -71,14 +71,14 @@ class DeepRiPe(nn.Module):
                 nn.Conv1d(s.channels, filters, kernel),
                 nn.ReLU(),
                 nn.MaxPool1d(p, st),
-                nn.Dropout(dropout),
+                Dropout(dropout),
             )
             total += pooled_length(pooled_length(s.length, kernel, 1), p, st)
         self.merged = nn.Sequential(
             nn.Conv1d(filters, merged_filters, merged_kernel),
             nn.ReLU(),
             nn.MaxPool1d(*merged_pool),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Flatten(),
         )
         flat = merged_filters * pooled_length(pooled_length(total, merged_kernel, 1), *merged_pool)

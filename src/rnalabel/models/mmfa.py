@@ -55,6 +55,7 @@ from torch import nn
 
 from rnalabel.errors import ConfigError
 from rnalabel.models.layers import (
+    Dropout,
     glorot_init,
     gradient_reversal,
     orthogonality_loss,
@@ -102,11 +103,11 @@ class ViewEncoder(nn.Module):
             nn.ReLU(),
             nn.MaxPool1d(pool, pool) if pool > 1 else nn.Identity(),
             nn.Flatten(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(filters * flat_len, hidden),
             nn.ReLU(),
         )
-        self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, n_labels))
+        self.out = nn.Sequential(Dropout(dropout), nn.Linear(hidden, n_labels))
         self.hidden = hidden
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from rnalabel.errors import ConfigError
-from rnalabel.models.layers import glorot_init
+from rnalabel.models.layers import Dropout, glorot_init
 from rnalabel.models.registry import InputSpec, register_model
 
 ENCODERS = ("pool", "flatten")
@@ -121,7 +121,7 @@ class MMLmiRLocNet(nn.Module):
         else:
             self.hidden = nn.Sequential(nn.Linear(sum(widths.values()), hidden), nn.ReLU())
             final = hidden
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(final, n_labels))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(final, n_labels))
         glorot_init(self)
 
     def fused(self, x: Mapping[str, torch.Tensor]) -> torch.Tensor:

@@ -23,6 +23,7 @@ from torch import nn
 
 from rnalabel.models.layers import (
     DilatedResidualBlock,
+    Dropout,
     common_length,
     concat_positions,
     glorot_init,
@@ -87,19 +88,19 @@ class MultiResBind(nn.Module):
             nn.BatchNorm1d(filters),
             nn.ReLU(),
             *([nn.MaxPool1d(stem_pool, stem_pool)] if stem_pool > 1 else []),
-            nn.Dropout(dropout[0]),
+            Dropout(dropout[0]),
         )
         if stem_pool > 1:
             length = pooled_length(length, stem_pool, stem_pool)
         self.residual = DilatedResidualBlock(filters, kernel_size=res_kernel, dilations=dilations, dropout=dropout[0])
-        self.pool = nn.Sequential(nn.AvgPool1d(pool, pool), nn.Dropout(dropout[1]))
+        self.pool = nn.Sequential(nn.AvgPool1d(pool, pool), Dropout(dropout[1]))
         flat = filters * pooled_length(length, pool, pool)
         self.head = nn.Sequential(
             nn.Flatten(),
             nn.Linear(flat, hidden, bias=False),
             nn.BatchNorm1d(hidden),
             nn.ReLU(),
-            nn.Dropout(dropout[2]),
+            Dropout(dropout[2]),
             nn.Linear(hidden, n_labels),
         )
         glorot_init(self)
