@@ -57,6 +57,10 @@ def test_fit_learns_planted_motifs_and_reports():
     assert model.window == 101 and model.stride == 50
     assert model.card["training"]["epochs_run"] == 6
     assert set(report.outputs) == {"val", "test"}
+    # the learning curve: validation macro AUROC per epoch, and the best epoch's equals the final validation's
+    curve = [h["val_auroc"] for h in report.history]
+    assert all(0 <= a <= 1 for a in curve) and curve[-1] > curve[0] - 0.05
+    assert curve[report.best_epoch - 1] == pytest.approx(report.val.averages["auroc_macro"], abs=0.02)
 
 
 def test_fit_handles_unknown_labels(demo_small):

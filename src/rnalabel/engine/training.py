@@ -44,7 +44,7 @@ from rnalabel.engine.forward import forward_arrays, sequence_scores
 from rnalabel.engine.inputs import featurize, input_specs, make_units
 from rnalabel.engine.kinds import get_kind
 from rnalabel.engine.losses import masked_bce, masked_focal, positive_weights
-from rnalabel.engine.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays
+from rnalabel.engine.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays, per_label_auc
 from rnalabel.engine.recipe import Recipe, TrainConfig
 from rnalabel.engine.streaming import StreamUnits, stream_scores
 from rnalabel.errors import ConfigError, InputError, LabelError
@@ -134,12 +134,32 @@ def make_lightning_module(module: nn.Module, cfg: TrainConfig, pos_weight: np.nd
                     self.log(f"train_{name}", value, on_step=False, on_epoch=True, batch_size=len(y))
             return losses["total"]
 
+        def on_validation_epoch_start(self) -> None:
+            self._val_scores: list[tuple[torch.Tensor, torch.Tensor]] = []
+
         def validation_step(self, batch, batch_idx):
             x, y = batch
-            losses = self._losses(x, y)
+            if getattr(self.model, "training_losses", None) is None:
+                out = self.model(x)
+                losses = {"total": self._loss(out, y)}
+            else:  # several loss terms: the scores come from a plain forward pass
+                losses, out = self._losses(x, y), self.model(x)
             loss = losses.get("monitor", losses["total"])
             self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
                      sync_dist=True)
+            if out.shape == y.shape:  # one score per label: kept for the epoch's validation AUROC
+                self._val_scores.append((out.detach().float().cpu(), y.detach().cpu()))
+
+        def on_validation_epoch_end(self) -> None:
+            # macro AUROC over the labels with both classes in this process's validation rows (the learning curve;
+            # early stopping watches val_loss). Under DDP each rank scores its own shard and the mean is logged.
+            scores, self._val_scores = getattr(self, "_val_scores", []), []
+            if not scores or self.trainer.sanity_checking:
+                return
+            auroc, _ = per_label_auc(torch.cat([t for _, t in scores]).numpy(),
+                                     torch.cat([s for s, _ in scores]).numpy())
+            if np.isfinite(auroc).any():
+                self.log("val_auroc", float(np.nanmean(auroc)), prog_bar=True, sync_dist=True)
 
         def configure_optimizers(self):
             params = [p for p in self.model.parameters() if p.requires_grad]  # frozen parts stay as they are
@@ -171,6 +191,7 @@ def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None
                 "epoch": int(trainer.current_epoch) + 1,
                 "train_loss": float(t) if t is not None else float("nan"),
                 "val_loss": v,
+                **({"val_auroc": float(a)} if (a := trainer.callback_metrics.get("val_auroc")) is not None else {}),
                 "seconds": round(time.perf_counter() - self.t0, 3),
                 "rss_mb": round(_rss_mb(), 1),
                 **({"stage": stage} if stage is not None else {}),
