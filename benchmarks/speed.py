@@ -10,7 +10,12 @@ Sections of the report (``--out``):
 3. featurisation: one-hot and k-mer sequences/s; structure profiles with the cache cold and warm, and the same
    work done once per sequence in a fresh process (see ``plfold_per_process``);
 4. memory per epoch of a multi-epoch ``fit`` (it must stay flat);
-5. bf16 vs fp32 test AUC on a few RBP-31 experiments (same seed, same recipe).
+5. bf16 vs fp32 test AUC on a few RBP-31 experiments (same seed, same recipe), and bf16 with ``nn.Dropout``'s own
+   Bernoulli masks in place of rnalabel's cheap ones (``models.layers.Dropout``): the same distribution, so only
+   seed-to-seed noise may differ.
+
+The training rates of section 2 are measured twice in the same process, with rnalabel's dropout and with
+``nn.Dropout``'s (``torch_masks``): the before and after of the cheaper masks, in one run.
 
 Usage::
 
@@ -22,6 +27,7 @@ Run it on a quiet machine: other processes on the same cores change every number
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import shlex
@@ -111,6 +117,19 @@ def forward_flops(model: torch.nn.Module, x: dict[str, torch.Tensor]) -> float:
     return fc.get_total_flops() / n
 
 
+@contextlib.contextmanager
+def torch_masks():
+    """Within the block, rnalabel's ``Dropout`` draws ``nn.Dropout``'s own Bernoulli masks (how it was before)."""
+    from rnalabel.models import layers
+
+    cheap = layers.Dropout.forward
+    layers.Dropout.forward = torch.nn.Dropout.forward
+    try:
+        yield
+    finally:
+        layers.Dropout.forward = cheap
+
+
 def model_rates(recipe, n_labels: int, mm: dict[str, float]) -> list[dict]:
     inputs = recipe_inputs(recipe)
     model = build_model(recipe.model, inputs=inputs, n_labels=n_labels, params=recipe.params)
@@ -133,6 +152,8 @@ def model_rates(recipe, n_labels: int, mm: dict[str, float]) -> list[dict]:
                 opt.step()
 
             model.train()
+            with torch_masks():
+                t_torch = timed(step)
             t_train = timed(step)
             model.eval()
 
@@ -145,11 +166,12 @@ def model_rates(recipe, n_labels: int, mm: dict[str, float]) -> list[dict]:
             ref = mm[prec]
             rows.append({
                 "recipe": recipe.name, "precision": prec, "batch": bs, "params": n_params,
-                "mflop_fwd": flops / 1e6, "train_sps": tr, "infer_sps": inf,
+                "mflop_fwd": flops / 1e6, "train_sps": tr, "infer_sps": inf, "train_torch_sps": bs / t_torch,
                 "train_gflops": 3 * flops * tr / 1e9, "infer_gflops": flops * inf / 1e9,
                 "train_roofline": 3 * flops * tr / 1e9 / ref, "infer_roofline": flops * inf / 1e9 / ref,
             })
-            print(f"  {recipe.name} {prec} batch {bs}: train {tr:.0f} seq/s, infer {inf:.0f} seq/s", flush=True)
+            print(f"  {recipe.name} {prec} batch {bs}: train {tr:.0f} seq/s ({bs / t_torch:.0f} with nn.Dropout), "
+                  f"infer {inf:.0f} seq/s", flush=True)
     return rows
 
 
@@ -247,7 +269,7 @@ def bf16_auc(rbp31: str, experiments: list[str], recipe_name: str, work: Path) -
     for e in experiments:
         ds = None
         row: dict = {}
-        for prec in ("32", "bf16-mixed"):
+        for prec in ("32", "bf16-mixed", "bf16-mixed+nn.Dropout"):
             path = work / f"{recipe_name}__{e}__{prec}.json"
             if path.exists():
                 r = json.loads(path.read_text())
@@ -255,8 +277,9 @@ def bf16_auc(rbp31: str, experiments: list[str], recipe_name: str, work: Path) -
                 ds = ds if ds is not None else load_rbp31_experiment(rbp31, e)  # a number or a folder name
                 label = ds.label_names[0]
                 load = os.getloadavg()[0]
-                rec = load_recipe(recipe_name).with_train(precision=prec, seed=0)
-                _, rep = fit(rec, ds, progress=False, device="cpu")
+                rec = load_recipe(recipe_name).with_train(precision=prec.split("+")[0], seed=0)
+                with torch_masks() if prec.endswith("nn.Dropout") else contextlib.nullcontext():
+                    _, rep = fit(rec, ds, progress=False, device="cpu")
                 r = {"experiment": label, "auc": rep.test.per_label[label]["auroc"],
                      "sps": rep.timings["train_seq_per_s"], "epochs": len(rep.history),
                      "load_at_start": round(load, 2), "threads": torch.get_num_threads()}
@@ -318,14 +341,15 @@ def main(argv: list[str] | None = None) -> None:
         "`torch.utils.flop_counter`; training GFLOP/s counts 3x forward. Roofline = achieved GFLOP/s / reference "
         "GFLOP/s of the same precision.",
         "",
-        "| recipe | params | MFLOP/seq | precision | batch | train seq/s | infer seq/s | train GFLOP/s "
-        "(roofline) | infer GFLOP/s (roofline) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| recipe | params | MFLOP/seq | precision | batch | train seq/s | train seq/s, nn.Dropout masks (after / "
+        "before) | infer seq/s | train GFLOP/s (roofline) | infer GFLOP/s (roofline) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['recipe']} | {r['params']:,} | {r['mflop_fwd']:.1f} | {r['precision']} | {r['batch']} | "
-            f"{r['train_sps']:,.0f} | {r['infer_sps']:,.0f} | {r['train_gflops']:.1f} ({r['train_roofline']:.0%}) | "
+            f"{r['train_sps']:,.0f} | {r['train_torch_sps']:,.0f} ({r['train_sps'] / r['train_torch_sps']:.2f}x) | "
+            f"{r['infer_sps']:,.0f} | {r['train_gflops']:.1f} ({r['train_roofline']:.0%}) | "
             f"{r['infer_gflops']:.1f} ({r['infer_roofline']:.0%}) |")
     lines += [
         "",
@@ -362,22 +386,27 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if auc:
         lines += [
-            f"## bf16 autocast vs fp32: test AUC on RBP-31 ({args.default_recipe}, seed 0, same split)",
+            f"## bf16 autocast vs fp32, cheap vs nn.Dropout masks: test AUC on RBP-31 ({args.default_recipe}, seed 0, same split)",
             "",
             "Each fit trains the recipe as it is (early stopping on validation loss) on the published training part "
             "and is scored once on the test part. Fit seq/s are indicative only when the load average at the "
             "start was above 0.5 (other jobs on the machine; the fits are cached in `--auc-work`).",
             "",
-            "| experiment | fp32 test AUC | bf16 test AUC | difference | epochs fp32 / bf16 | fp32 fit seq/s "
-            "| bf16 fit seq/s | load average |",
-            "|---|---|---|---|---|---|---|---|",
+            "| experiment | fp32 test AUC | bf16 test AUC | difference | bf16, nn.Dropout masks | cheap - nn.Dropout "
+            "masks | epochs fp32 / bf16 / nn.Dropout | fp32 fit seq/s | bf16 fit seq/s | bf16 nn.Dropout fit seq/s "
+            "| load average |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in auc:
+            t = "bf16-mixed+nn.Dropout"
             lines.append(f"| {r['experiment']} | {r['32']:.4f} | {r['bf16-mixed']:.4f} | "
-                         f"{r['bf16-mixed'] - r['32']:+.4f} | {r['32_epochs']} / {r['bf16-mixed_epochs']} | "
-                         f"{r['32_sps']:,.0f} | {r['bf16-mixed_sps']:,.0f} | {r['load']:.1f} |")
+                         f"{r['bf16-mixed'] - r['32']:+.4f} | {r[t]:.4f} | {r['bf16-mixed'] - r[t]:+.4f} | "
+                         f"{r['32_epochs']} / {r['bf16-mixed_epochs']} / {r[t + '_epochs']} | "
+                         f"{r['32_sps']:,.0f} | {r['bf16-mixed_sps']:,.0f} | {r[t + '_sps']:,.0f} | {r['load']:.1f} |")
         diffs = [r["bf16-mixed"] - r["32"] for r in auc]
-        lines += ["", f"Mean difference (bf16 - fp32): **{np.mean(diffs):+.4f}** over {len(diffs)} experiments.", ""]
+        masks = [r["bf16-mixed"] - r["bf16-mixed+nn.Dropout"] for r in auc]
+        lines += ["", f"Mean difference (bf16 - fp32): **{np.mean(diffs):+.4f}**; (cheap masks - nn.Dropout masks, "
+                  f"bf16): **{np.mean(masks):+.4f}**; over {len(diffs)} experiments.", ""]
     cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
     lines += ["## Reproduce", "", "```", cmd, "```", "",
               f"Git commit `{git_commit()}`; Python {platform.python_version()}; total "
