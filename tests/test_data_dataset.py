@@ -70,6 +70,24 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_atomic_outputs_remove_the_folders_they_made_on_failure(tmp_path):
+    from rnalabel.data.files import atomic_dir, atomic_paths
+
+    (tmp_path / "kept").mkdir()
+    for make in (lambda: atomic_path(tmp_path / "new" / "deeper" / "out.tsv"),
+                 lambda: atomic_dir(tmp_path / "new" / "run"),
+                 lambda: atomic_paths(tmp_path / "new" / "a.tsv", tmp_path / "new" / "b" / "c.tsv"),
+                 lambda: atomic_path(tmp_path / "kept" / "sub" / "out.tsv")):
+        with pytest.raises(RuntimeError):
+            with make():
+                raise RuntimeError("boom")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+        assert list((tmp_path / "kept").iterdir()) == []
+    with atomic_path(tmp_path / "new" / "deeper" / "out.tsv") as tmp:  # success keeps them
+        tmp.write_text("x")
+    assert (tmp_path / "new" / "deeper" / "out.tsv").read_text() == "x"
+
+
 def test_window_starts_cover_the_sequence():
     assert window_starts(50, 101, 50).tolist() == [0]
     assert window_starts(101, 101, 50).tolist() == [0]

@@ -54,10 +54,26 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+def _make_parents(path: Path) -> list[Path]:
+    """Make the missing folders above ``path``; returns those it made, outermost first (to undo on failure)."""
+    made = [q for q in reversed(path.parents) if not q.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return made
+
+
+def _remove_made(made: list[Path]) -> None:
+    """Remove folders :func:`_make_parents` made, innermost first, where they are still empty."""
+    for q in reversed(made):
+        try:
+            q.rmdir()
+        except OSError:
+            break
+
+
 class atomic_path:  # noqa: N801 - used as a context manager
     """Context manager yielding a temporary path next to ``path``; renamed onto ``path`` only on success.
 
-    A failed write leaves no partial file behind.
+    A failed write leaves no partial file behind, nor the folders made for it.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -67,10 +83,12 @@ class atomic_path:  # noqa: N801 - used as a context manager
         if self.path.is_dir():
             raise InputError("is a directory; a file is to be written here.", path=self.path,
                              remedy="give a file name (inside the directory, say).")
+        self.made: list[Path] = []
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.made = _make_parents(self.path)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         except OSError as exc:  # read-only folder, a file where a folder should be, no space ...
+            _remove_made(self.made)
             raise InputError(f"cannot write here ({exc.strerror or exc}).", path=self.path,
                              remedy="choose a writable folder.") from None
         os.close(fd)
@@ -85,6 +103,7 @@ class atomic_path:  # noqa: N801 - used as a context manager
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
+            _remove_made(self.made)
 
 
 class atomic_paths:  # noqa: N801 - context manager
@@ -103,13 +122,13 @@ class atomic_paths:  # noqa: N801 - context manager
                     part.__enter__()
                     entered.append(part)
         except BaseException as exc:
-            for part in entered:
+            for part in reversed(entered):  # the last made first: folders made for them empty in that order
                 part.__exit__(type(exc), exc, None)
             raise
         return [None if p is None else p.tmp for p in self.parts]
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        for part in self.parts:
+        for part in reversed(self.parts):
             if part is not None:
                 part.__exit__(exc_type, exc, tb)
 
@@ -147,10 +166,12 @@ class atomic_dir:  # noqa: N801 - context manager
             if not any((p / m).exists() for m in self.markers):
                 raise InputError(f"holds files but no {' or '.join(self.markers)}, so it was not written by rnalabel "
                                  "and is not replaced.", path=p, remedy="choose another --out.")
+        self.made: list[Path] = []
         try:
-            p.parent.mkdir(parents=True, exist_ok=True)
+            self.made = _make_parents(p)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
         except OSError as exc:
+            _remove_made(self.made)
             raise InputError(f"cannot write here ({exc.strerror or exc}).", path=p,
                              remedy="choose a writable folder.") from None
         return self.tmp
@@ -158,6 +179,7 @@ class atomic_dir:  # noqa: N801 - context manager
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            _remove_made(self.made)
             return
         umask = os.umask(0)
         os.umask(umask)
