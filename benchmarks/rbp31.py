@@ -134,6 +134,8 @@ def summarise(report, label: str) -> dict:
         "train_seconds": report.train_seconds, "seconds": report.seconds,
         "n_train": report.n_train, "n_val": report.n_val, "n_test": report.n_test,
         "rss_mb_per_epoch": [h.get("rss_mb") for h in report.history],
+        "history": [{k: h[k] for k in ("epoch", "train_loss", "val_loss", "val_auroc", "seconds") if k in h}
+                    for h in report.history],
     }
 
 
@@ -199,11 +201,21 @@ def run_multitask(folders: list[str], args, work: Path) -> dict[str, dict]:
     t0 = time.perf_counter()
     ds = build_rbp31_multitask(args.data, experiments=folders)
     build_s = time.perf_counter() - t0
-    model, report = fit(rec, ds, progress=False, device=args.device)
+    # the training state is checkpointed so that a killed run (a long convergence run spans sessions) resumes
+    state = work / "multitask_state"
+    resumed = (state / "resume.json").exists() and not args.rerun
+    model, report = fit(rec, ds, progress=False, device=args.device, checkpoint=state, resume=resumed)
     res = {}
     for folder, label in zip(folders, ds.label_names, strict=True):
         res[folder] = summarise(report, label) | {"label": label}
-    meta = {"wall_seconds": time.perf_counter() - t0, "build_seconds": build_s, "recipe": rec.name,
+    # a resumed run's wall time: the build plus, per process that trained, the seconds at its last finished epoch
+    # (history "seconds" count from each process's start, so they drop where a resume began; the part-epoch a
+    # killed process lost is not counted)
+    wall = time.perf_counter() - t0
+    if resumed:
+        secs = [h.get("seconds", 0.0) for h in report.history]
+        wall = build_s + sum(a for a, b in zip(secs, secs[1:] + [0.0], strict=True) if b < a)
+    meta = {"wall_seconds": wall, "build_seconds": build_s, "recipe": rec.name, "resumed": resumed,
             "provenance": {k: v for k, v in ds.provenance.items() if k in ("rows", "cross_split", "conflicts")},
             "peak_rss_mb": peak_rss_mb(), "history": report.history}
     path.write_text(json.dumps({"experiments": res, "meta": meta}, indent=1))
@@ -254,13 +266,19 @@ def write_report(results: dict[str, dict[str, dict]], folders: list[str], args, 
     for a in arms:
         v = [results[a][f]["val_auc"] for f in folders]
         ep = [results[a][f]["epochs"] for f in folders]
-        val_rows.append(f"| {a} | {np.mean(v):.4f} | {np.mean(ours[a]):.4f} | {np.mean(ep):.1f} | "
-                        f"{wall.get(a, float('nan')) / 60:.1f} |")
+        cap = arm_recipe(a, args).train.max_epochs
+        if a == "multitask":  # one model for all experiments
+            ep = ep[:1]
+        at_cap = sum(e >= cap for e in ep)
+        val_rows.append(f"| {a} | {np.mean(v):.4f} | {np.mean(ours[a]):.4f} | {np.mean(ep):.1f} ({min(ep)}-{max(ep)}) "
+                        f"| {cap} ({at_cap} of {len(ep)}) | {wall.get(a, float('nan')) / 60:.1f} |")
     cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
     rss = {a: max((r.get("peak_rss_mb") or 0) for r in results[a].values()) for a in arms if a != "multitask"}
     mt_meta = {}
     if (work / "multitask.json").exists():
         mt_meta = json.loads((work / "multitask.json").read_text())["meta"]
+    if mt_meta:
+        rss["multitask"] = mt_meta["peak_rss_mb"]
     text = f"""# RBP-31: rnalabel against the published systems
 
 Same data and split as the papers: each experiment's `training_sample_0` (30,000 sequences) for training, of which
@@ -292,11 +310,11 @@ this many of the 31 experiments: {", ".join(f"{c} {beat[c]}" for c in PUBLISHED_
 
 ## Validation (used for all choices) and cost
 
-| arm | mean validation AUC | mean test AUC | mean epochs | wall time (min) |
-|---|---|---|---|---|
+| arm | mean validation AUC | mean test AUC | mean epochs (range) | epoch cap (models that reached it) | wall time (min) |
+|---|---|---|---|---|---|
 {chr(10).join(val_rows)}
 
-Peak resident memory: {", ".join(f"{a} {v:.0f} MiB" for a, v in rss.items())}{f", multitask {mt_meta['peak_rss_mb']:.0f} MiB" if mt_meta else ""}.
+Peak resident memory: {", ".join(f"{a} {v:.0f} MiB" for a, v in rss.items())}.
 Memory per epoch (multitask, MiB): {[h.get("rss_mb") for h in mt_meta.get("history", [])]}.
 
 ## Reproduce
@@ -310,6 +328,49 @@ started {wall.get('started', '')}; wall time of this invocation {wall.get('total
 Per-experiment JSON results are in `{work}` (not committed).
 """
     return text
+
+
+def plot_curves(results: dict[str, dict[str, dict]], work: Path, out_png: Path) -> Path | None:
+    """Learning curves next to the table: validation loss and validation AUROC per epoch, one panel pair per arm
+    (the multitask model's macro curve; per-experiment arms one thin line per experiment); a dot marks the
+    epoch whose weights were kept. Returns the PNG, or None when no result holds a history."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves: dict[str, list[tuple[list[dict], int]]] = {}
+    for arm, res in results.items():
+        if arm == "multitask" and (work / "multitask.json").exists():
+            meta = json.loads((work / "multitask.json").read_text())["meta"]
+            best = next(iter(res.values()))["best_epoch"]
+            if meta.get("history"):
+                curves[arm] = [(meta["history"], best)]
+        else:
+            curves[arm] = [(r["history"], r["best_epoch"]) for r in res.values() if r.get("history")]
+    curves = {a: c for a, c in curves.items() if c}
+    if not curves:
+        return None
+    fig, axes = plt.subplots(2, len(curves), figsize=(4.2 * len(curves), 6.4), squeeze=False)
+    for j, (arm, runs) in enumerate(curves.items()):
+        thin = len(runs) > 1
+        for hist, best in runs:
+            ep = [h["epoch"] for h in hist]
+            for i, key in enumerate(("val_loss", "val_auroc")):
+                ys = [h.get(key, np.nan) for h in hist]
+                ax = axes[i, j]
+                ax.plot(ep, ys, lw=0.8 if thin else 1.8, alpha=0.6 if thin else 1.0)
+                if 1 <= best <= len(ys):
+                    ax.plot([best], [ys[best - 1]], "o", ms=3 if thin else 6, color="black")
+        axes[0, j].set_title(f"{arm} ({len(runs)} model{'s' if thin else ''})")
+        axes[0, j].set_ylabel("validation loss")
+        axes[1, j].set_ylabel("validation AUROC (macro)")
+        axes[1, j].set_xlabel("epoch (dot: weights kept)")
+    fig.tight_layout()
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png
 
 
 def _cpu() -> str:
@@ -364,6 +425,10 @@ def main(argv: list[str] | None = None) -> None:
         wall[arm] = _arm_seconds(results[arm], arm, work) or (time.perf_counter() - t0)
     wall["total"] = time.perf_counter() - t_all
     text = write_report(results, folders, args, work, wall)
+    png = plot_curves(results, work, Path(args.out).with_name(Path(args.out).stem + "_curves.png"))
+    if png is not None:
+        text = text.replace("\n## Where the best arm", f"\nLearning curves (validation loss and AUROC per epoch): "
+                            f"[{png.name}]({png.name}).\n\n## Where the best arm", 1)
     from rnalabel.data import write_text_atomic
 
     write_text_atomic(args.out, text)
