@@ -331,14 +331,9 @@ Per-experiment JSON results are in `{work}` (not committed).
 
 
 def plot_curves(results: dict[str, dict[str, dict]], work: Path, out_png: Path) -> Path | None:
-    """Learning curves next to the table: validation loss and validation AUROC per epoch, one panel pair per arm
-    (the multitask model's macro curve; per-experiment arms one thin line per experiment); a dot marks the
-    epoch whose weights were kept. Returns the PNG, or None when no result holds a history."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Learning curves next to the RBP-31 table (see :func:`plot_learning_curves`): the multitask model's macro
+    curve; per-experiment arms one thin line per experiment. Returns the PNG, or None when no result holds a
+    history."""
     curves: dict[str, list[tuple[list[dict], int]]] = {}
     for arm, res in results.items():
         if arm == "multitask" and (work / "multitask.json").exists():
@@ -348,6 +343,20 @@ def plot_curves(results: dict[str, dict[str, dict]], work: Path, out_png: Path) 
                 curves[arm] = [(meta["history"], best)]
         else:
             curves[arm] = [(r["history"], r["best_epoch"]) for r in res.values() if r.get("history")]
+    return plot_learning_curves(curves, out_png)
+
+
+def plot_learning_curves(curves: dict[str, list[tuple[list[dict], int]]], out_png: Path) -> Path | None:
+    """Validation loss and validation AUROC per epoch, one column of two panels per arm.
+
+    ``curves`` maps an arm to its models, each a (training history, epoch whose weights were kept); an arm of
+    several models is drawn with thin lines. A dot marks the kept epoch. Returns the PNG, or None when no arm has
+    a history."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     curves = {a: c for a, c in curves.items() if c}
     if not curves:
         return None
