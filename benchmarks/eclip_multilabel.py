@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rbp31 import _cpu, git_commit  # noqa: E402
+from rbp31 import _cpu, git_commit, plot_learning_curves  # noqa: E402
 
 #: Multi-resBind paper (and notebooks), PAR-CLIP 59 RBPs: mean AUROC / AP per group on its 10 % test split
 PUBLISHED_GAP = {
@@ -65,14 +65,23 @@ def run_arm(name: str, recipe_name: str, ds, args, work: Path) -> dict:
     rec = load_recipe(recipe_name).with_train(precision=args.precision, seed=args.seed,
                                               **({"max_epochs": cap} if cap else {}))
     t0 = time.perf_counter()
-    model, report = fit(rec, ds, progress=False, device=args.device)
+    # training state is checkpointed so that a killed run (a convergence run spans sessions) resumes
+    state = work / f"{name}_state"
+    resumed = (state / "resume.json").exists() and not args.rerun
+    model, report = fit(rec, ds, progress=False, device=args.device, checkpoint=state, resume=resumed)
+    wall = time.perf_counter() - t0
+    if resumed:  # per process that trained, the seconds at its last finished epoch (they restart at a resume)
+        secs = [h.get("seconds", 0.0) for h in report.history]
+        wall = sum(a for a, b in zip(secs, secs[1:] + [0.0], strict=True) if b < a) + report.timings["featurize_s"]
     res = {
         "arm": name, "recipe": recipe_name, "n_train": report.n_train, "n_val": report.n_val,
         "n_test": report.n_test, "max_epochs": rec.train.max_epochs, "epochs": len(report.history), "best_epoch": report.best_epoch,
-        "wall_seconds": time.perf_counter() - t0, "featurize_seconds": report.timings["featurize_s"],
+        "wall_seconds": wall, "resumed": resumed, "featurize_seconds": report.timings["featurize_s"],
         "train_seconds": report.train_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_mb_per_epoch": [h.get("rss_mb") for h in report.history],
+        "history": [{k: h[k] for k in ("epoch", "train_loss", "val_loss", "val_auroc", "seconds") if k in h}
+                    for h in report.history],
         "test": report.test.to_dict(), "val_averages": report.val.to_dict()["averages"],
     }
     path.write_text(json.dumps(res, indent=1))
@@ -100,13 +109,19 @@ def fmt(v) -> str:
     return "NaN" if v is None else f"{v:.3f}"
 
 
-def report_text(results: dict[str, dict], label_counts: dict, args, prov: dict, total_s: float) -> str:
+def report_text(results: dict[str, dict], label_counts: dict, args, prov: dict, total_s: float,
+                png: Path | None = None) -> str:
     arms = list(results)
+    curves = (f"Learning curves (validation loss and macro AUROC per epoch; arms trained before the history was "
+              f"kept are missing): [{png.name}]({png.name}).\n\n") if png is not None else ""
     lines = ["| metric | " + " | ".join(arms) + " |", "|---|" + "---|" * len(arms)]
     for m in METRICS:
         lines.append(f"| {m} | " + " | ".join(fmt(results[a]["test"]["averages"].get(m)) for a in arms) + " |")
     lines.append("| epochs (best) | " + " | ".join(f"{results[a]['epochs']} ({results[a]['best_epoch']})"
                                                    for a in arms) + " |")
+    lines.append("| epoch cap (reached?) | " + " | ".join(
+        f"{results[a]['max_epochs']} ({'yes' if results[a]['epochs'] >= results[a]['max_epochs'] else 'no'})"
+        for a in arms) + " |")
     lines.append("| training rows | " + " | ".join(f"{results[a]['n_train']:,}" for a in arms) + " |")
     lines.append("| wall time (min) | " + " | ".join(f"{results[a]['wall_seconds'] / 60:.1f}" for a in arms) + " |")
     lines.append("| peak RSS (MiB) | " + " | ".join(f"{results[a]['peak_rss_mb']:.0f}" for a in arms) + " |")
@@ -150,7 +165,7 @@ paired/unpaired profile (W = L = 150, u = 1), cached by content. Precision {args
 
 {summary}
 
-## The gap between the architectures
+{curves}## The gap between the architectures
 
 Multi-resBind minus DeepRiPe, macro over labels: full data, sequence only: {gap('multiresbind_seq', 'deepripe_seq')};
 subset, sequence only: {gap('multiresbind_seq_sub', 'deepripe_seq_sub')}; subset, sequence + structure:
@@ -238,7 +253,9 @@ def main(argv: list[str] | None = None) -> None:
         results[arm] = run_arm(arm, rec, data, args, work)
     counts = {n: c["positive"] for n, c in ds.select_split("train").label_counts().items()}
     prov = {"rows": f"{len(ds):,}", "n_negative": f"{int(np.nansum(ds.labels[:, ds.label_index('negative')])):,}"}
-    write_text_atomic(args.out, report_text(results, counts, args, prov, time.perf_counter() - t0))
+    png = plot_learning_curves({a: [(r["history"], r["best_epoch"])] for a, r in results.items() if r.get("history")},
+                               Path(args.out).with_name(Path(args.out).stem + "_curves.png"))
+    write_text_atomic(args.out, report_text(results, counts, args, prov, time.perf_counter() - t0, png))
     print(f"wrote {args.out}")
 
 
