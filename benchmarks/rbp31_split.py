@@ -154,6 +154,41 @@ def occlusion(model, ds, split: np.ndarray) -> dict[str, float]:
     return out
 
 
+def composition(ds) -> dict[str, list]:
+    """Per-position base frequencies (4 x length) of the positives and of the negatives."""
+    tok = ds.tokens[:, : int(ds.lengths.max())]
+    y = ds.labels[:, 0] == 1
+    return {name: [(tok[sel] == b).mean(0).round(5).tolist() for b in range(4)]
+            for name, sel in (("positive", y), ("negative", ~y))}
+
+
+def plot_composition(results: dict[str, dict], out_png: Path) -> Path | None:
+    """log2(positive / negative frequency) of each base along the window, one panel per experiment."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    have = {f: r["composition"] for f, r in results.items() if "composition" in r}
+    if not have:
+        return None
+    fig, axes = plt.subplots(1, len(have), figsize=(4.4 * len(have), 3.2), squeeze=False, sharey=True)
+    for ax, (folder, c) in zip(axes[0], have.items(), strict=True):
+        pos, neg = np.asarray(c["positive"]), np.asarray(c["negative"])
+        for b, base in enumerate("ACGU"):
+            ax.plot(np.arange(1, pos.shape[1] + 1), np.log2((pos[b] + 1e-3) / (neg[b] + 1e-3)), label=base, lw=1.2)
+        ax.axvspan(FLANK + 0.5, pos.shape[1] - FLANK + 0.5, color="0.92", zorder=0)
+        ax.axhline(0, color="0.5", lw=0.6)
+        ax.set_title(f"{number(folder)} {PUBLISHED[number(folder)][0]}")
+        ax.set_xlabel(f"position (shaded: central {CENTRE} nt)")
+    axes[0, 0].set_ylabel("log2 freq. positives / negatives")
+    axes[0, -1].legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png
+
+
 def one(folder: str, args, work: Path) -> dict:
     path = work / f"{folder}.json"
     res = json.loads(path.read_text()) if path.exists() and not args.rerun else {}
@@ -167,6 +202,9 @@ def one(folder: str, args, work: Path) -> dict:
     ds = load_rbp31_experiment(args.data, folder)
     y = ds.labels[:, 0].astype(int)
     keys, starts, ends = coordinates(ds.ids)
+    if "composition" not in res:
+        res["composition"] = composition(ds)
+        path.write_text(json.dumps(res, indent=1))
     rec = load_recipe(args.recipe).with_train(seed=args.seed, max_epochs=args.max_epochs)
     for kind in args.splits:
         if kind in res:
@@ -228,7 +266,11 @@ def report(results: dict[str, dict], args, commit: str, t0: float) -> None:
         lines.append(f"| {number(folder)} | {PUBLISHED[number(folder)][0]} | {o['whole']:.3f} | "
                      f"{o['centre N']:.3f} | {o['flanks N']:.3f} | {k['whole']:.3f} | {k['centre']:.3f} | "
                      f"{k['flanks'][0]:.3f} | {k['flanks'][1]:.3f} |")
-    secs = sum(r.get("seconds", 0) for res in results.values() for r in res.values() if isinstance(r, dict))
+    png = plot_composition(results, Path(args.out).with_name(Path(args.out).stem + "_composition.png"))
+    if png is not None:
+        lines += ["", f"Base composition along the window, positives against negatives (whole published data): "
+                  f"[{png.name}]({png.name})."]
+    secs = sum(res[k].get("seconds", 0) for res in results.values() for k in SPLITS if k in res)
     lines += ["", f"Training and scoring time summed over all fits: {secs / 60:.1f} min; peak RSS "
               f"{peak_rss_mb():.0f} MiB (this process). Per-experiment JSON in `{args.work}` (not committed)."]
     write_result(args.out, lines, commit, t0)
