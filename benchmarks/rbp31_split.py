@@ -64,23 +64,18 @@ def clusters(keys: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
 
 def overlapping(test: np.ndarray, train: np.ndarray, keys, starts, ends, y, same_class: bool) -> float:
     """Share of the ``test`` windows that overlap a ``train`` window (of the same class when ``same_class``)."""
+    cls = y if same_class else np.zeros_like(y)
+    index: dict[tuple, np.ndarray] = {}  # (chromosome+strand, class) -> (start, end) rows sorted by start
+    for k, c in {(keys[i], cls[i]) for i in train}:
+        sel = train[(keys[train] == k) & (cls[train] == c)]
+        index[(k, c)] = np.stack([starts[sel], ends[sel]], 1)[np.argsort(starts[sel])]
     hits = 0
-    by_key: dict[tuple, np.ndarray] = {}
-    for cls in (0, 1):
-        for k in np.unique(keys[train]):
-            sel = train[(keys[train] == k) & ((y[train] == cls) if same_class else True)]
-            if len(sel):
-                o = np.argsort(starts[sel])
-                by_key[(k, cls)] = np.stack([starts[sel][o], ends[sel][o]], 1)
     for i in test:
-        a = by_key.get((keys[i], y[i] if same_class else 0))
-        if not same_class and a is None:
-            a = by_key.get((keys[i], 1))
+        a = index.get((keys[i], cls[i]))
         if a is None:
             continue
-        j = np.searchsorted(a[:, 0], ends[i], side="right")
-        if j > 0 and (a[max(0, j - 64):j, 1] >= starts[i]).any():
-            hits += 1
+        j = np.searchsorted(a[:, 0], ends[i], side="right")  # windows starting at or before this one's end
+        hits += bool(j > 0 and (a[max(0, j - 64):j, 1] >= starts[i]).any())
     return hits / max(len(test), 1)
 
 
