@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rbp31 import _cpu, git_commit, plot_learning_curves  # noqa: E402
+from rbp31 import _cpu, git_commit, plot_learning_curves, trained_seconds  # noqa: E402
 
 #: Multi-resBind paper (and notebooks), PAR-CLIP 59 RBPs: mean AUROC / AP per group on its 10 % test split
 PUBLISHED_GAP = {
@@ -69,10 +69,7 @@ def run_arm(name: str, recipe_name: str, ds, args, work: Path) -> dict:
     state = work / f"{name}_state"
     resumed = (state / "resume.json").exists() and not args.rerun
     model, report = fit(rec, ds, progress=False, device=args.device, checkpoint=state, resume=resumed)
-    wall = time.perf_counter() - t0
-    if resumed:  # per process that trained, the seconds at its last finished epoch (they restart at a resume)
-        secs = [h.get("seconds", 0.0) for h in report.history]
-        wall = sum(a for a, b in zip(secs, secs[1:] + [0.0], strict=True) if b < a) + report.timings["featurize_s"]
+    wall = (trained_seconds(report.history) + report.timings["featurize_s"]) if resumed else time.perf_counter() - t0
     res = {
         "arm": name, "recipe": recipe_name, "n_train": report.n_train, "n_val": report.n_val,
         "n_test": report.n_test, "max_epochs": rec.train.max_epochs, "epochs": len(report.history), "best_epoch": report.best_epoch,

@@ -101,6 +101,14 @@ def git_commit() -> str:
         return "unknown"
 
 
+def trained_seconds(history: list[dict]) -> float:
+    """Training time of a run that may have been resumed: per process that trained, the seconds at its last
+    finished epoch (history "seconds" count from each process's start, so they drop where a resume began; the
+    part-epoch a killed process lost is not counted)."""
+    secs = [h.get("seconds", 0.0) for h in history]
+    return sum(a for a, b in zip(secs, secs[1:] + [0.0], strict=True) if b < a)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -208,13 +216,7 @@ def run_multitask(folders: list[str], args, work: Path) -> dict[str, dict]:
     res = {}
     for folder, label in zip(folders, ds.label_names, strict=True):
         res[folder] = summarise(report, label) | {"label": label}
-    # a resumed run's wall time: the build plus, per process that trained, the seconds at its last finished epoch
-    # (history "seconds" count from each process's start, so they drop where a resume began; the part-epoch a
-    # killed process lost is not counted)
-    wall = time.perf_counter() - t0
-    if resumed:
-        secs = [h.get("seconds", 0.0) for h in report.history]
-        wall = build_s + sum(a for a, b in zip(secs, secs[1:] + [0.0], strict=True) if b < a)
+    wall = build_s + trained_seconds(report.history) if resumed else time.perf_counter() - t0
     meta = {"wall_seconds": wall, "build_seconds": build_s, "recipe": rec.name, "resumed": resumed,
             "provenance": {k: v for k, v in ds.provenance.items() if k in ("rows", "cross_split", "conflicts")},
             "peak_rss_mb": peak_rss_mb(), "history": report.history}
