@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rbp31 import _cpu, git_commit, plot_learning_curves, trained_seconds  # noqa: E402
+from rbp31 import _cpu, git_commit, plot_learning_curves, precision_used, trained_seconds  # noqa: E402
 
 #: Multi-resBind paper (and notebooks), PAR-CLIP 59 RBPs: mean AUROC / AP per group on its 10 % test split
 PUBLISHED_GAP = {
@@ -62,8 +62,10 @@ def run_arm(name: str, recipe_name: str, ds, args, work: Path) -> dict:
     if path.exists() and not args.rerun:
         return json.loads(path.read_text())
     cap = args.max_epochs_sub if name.endswith("_sub") else args.max_epochs
-    rec = load_recipe(recipe_name).with_train(precision=args.precision, seed=args.seed,
-                                              **({"max_epochs": cap} if cap else {}))
+    over = {"max_epochs": cap} if cap else {}
+    if args.patience:
+        over["patience"] = args.patience
+    rec = load_recipe(recipe_name).with_train(precision=args.precision, seed=args.seed, **over)
     t0 = time.perf_counter()
     # training state is checkpointed so that a killed run (a convergence run spans sessions) resumes
     state = work / f"{name}_state"
@@ -72,7 +74,8 @@ def run_arm(name: str, recipe_name: str, ds, args, work: Path) -> dict:
     wall = (trained_seconds(report.history) + report.timings["featurize_s"]) if resumed else time.perf_counter() - t0
     res = {
         "arm": name, "recipe": recipe_name, "n_train": report.n_train, "n_val": report.n_val,
-        "n_test": report.n_test, "max_epochs": rec.train.max_epochs, "epochs": len(report.history), "best_epoch": report.best_epoch,
+        "n_test": report.n_test, "max_epochs": rec.train.max_epochs,
+        "patience": rec.train.patience, "epochs": len(report.history), "best_epoch": report.best_epoch,
         "wall_seconds": wall, "resumed": resumed, "featurize_seconds": report.timings["featurize_s"],
         "train_seconds": report.train_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -99,7 +102,8 @@ def _count_range(label_counts: dict) -> str:
 def _caps(args) -> str:
     full = args.max_epochs or "the recipe's"
     sub = args.max_epochs_sub or "the recipe's"
-    return f"full-data arms {full}, subset arms {sub}"
+    pat = f"; early-stopping patience {args.patience} epochs" if args.patience else "; recipe's patience"
+    return f"full-data arms {full}, subset arms {sub}{pat}"
 
 
 def fmt(v) -> str:
@@ -155,7 +159,7 @@ Data: the 91 ENCODE eCLIP experiments of `../shared/data/eclip` joined by exact 
 validation data. Sequence + structure arms (and their sequence-only twins, suffix `_sub`) use a seeded subset of
 {args.structure_subset:,} rows taken evenly from each split, because folding every sequence with ViennaRNA
 (about 130/s cold on 2 cores) would take longer than the training itself; structure = RNAplfold-style
-paired/unpaired profile (W = L = 150, u = 1), cached by content. Precision {args.precision}. Epoch cap (early stopping on validation loss may end sooner):
+paired/unpaired profile (W = L = 150, u = 1), cached by content. Precision {precision_used(args)}. Epoch cap (early stopping on validation loss may end sooner):
 {_caps(args)}.
 
 ## Test metrics
@@ -216,10 +220,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--recipe-deepripe", default="deepripe")
     ap.add_argument("--recipe-deepripe-structure", default="deepripe_structure")
     ap.add_argument("--structure-subset", type=int, default=60000)
-    ap.add_argument("--precision", default="bf16-mixed")
+    ap.add_argument("--precision", default="auto",
+                    help="auto (default): bf16-mixed where the CPU/GPU has native bf16, else 32")
     ap.add_argument("--max-epochs", type=int, default=None, help="epoch cap of the full-data arms (default: recipe)")
     ap.add_argument("--max-epochs-sub", type=int, default=None,
                     help="epoch cap of the subset arms (suffix _sub; default: recipe)")
+    ap.add_argument("--patience", type=int, default=None,
+                    help="early-stopping patience in epochs of every arm (default: recipe)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     ap.add_argument("--rerun", action="store_true")

@@ -109,6 +109,15 @@ def trained_seconds(history: list[dict]) -> float:
     return sum(a for a, b in zip(secs, secs[1:] + [0.0], strict=True) if b < a)
 
 
+def precision_used(args) -> str:
+    """The precision ``--precision`` means here ("auto": bf16-mixed where the CPU/GPU has native bf16, else 32;
+    emulated bf16 on a CPU without it trains about 13x slower than fp32)."""
+    from rnalabel._runtime import resolve_device, resolve_precision
+
+    used = resolve_precision(args.precision, resolve_device(args.device))
+    return used if used == args.precision else f"{used} (asked: {args.precision})"
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -293,7 +302,7 @@ Arms: **multitask** = one `{results.get('multitask') and mt_meta.get('recipe', a
 test part are dropped: {mt_meta.get('provenance', {}).get('cross_split', {}).get('train_rows_dropped', 'n/a')} rows);
 **single** = recipe `{args.recipe_single}` trained per experiment; **deepbind** = recipe `{args.recipe_deepbind}`
 per experiment; **deepmirbp** = recipe `{args.recipe_deepmirbp}` (the DeepMiRBP architecture) per experiment, in
-fp32. (Only the arms listed in the table were run by this invocation.) Precision {args.precision}; seed {args.seed}; device {args.device or 'auto'}; {args.jobs} experiment(s)
+fp32. (Only the arms listed in the table were run by this invocation.) Precision {precision_used(args)}; seed {args.seed}; device {args.device or 'auto'}; {args.jobs} experiment(s)
 at a time, {args.threads or 'default'} torch thread(s) per process.
 
 ## Test AUC per experiment
@@ -405,7 +414,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--recipe-single", default="rbp31_single")
     ap.add_argument("--recipe-deepbind", default="deepbind")
     ap.add_argument("--recipe-deepmirbp", default="deepmirbp")
-    ap.add_argument("--precision", default="bf16-mixed")
+    ap.add_argument("--precision", default="auto",
+                    help="auto (default): bf16-mixed where the CPU/GPU has native bf16, else 32")
     ap.add_argument("--max-epochs", type=int, default=None)
     ap.add_argument("--patience", type=int, default=None)
     ap.add_argument("--batch-size", type=int, default=None)
