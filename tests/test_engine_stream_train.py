@@ -77,6 +77,52 @@ def test_every_training_row_once_per_epoch_in_len_batches(table, workers):
     assert not np.array_equal(firsts[0], firsts[1])  # another order each epoch
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_ddp_processes_read_their_own_rows_in_equal_batch_counts(table, workers, monkeypatch):
+    """With DDP each process takes every world-th training row of every piece and all run the same number of
+    batches (the smallest process's: a process with more stops early)."""
+    from rnalabel.views.base import views_from_specs
+
+    ds, path = table
+    st = ParquetStream(path)
+    mask = np.asarray(ds.split == "train")
+    views = views_from_specs({"seq": {"type": "onehot"}})
+    kw = dict(kind="windowed", window=101, stride=50, batch_size=16, short_copies=0.25, seed=1, buffer_rows=300,
+              workers=workers, lengths=ds.lengths)
+    one = StreamUnits(st, mask, views, **kw)
+    ranks = []
+    for r in range(3):
+        u = StreamUnits(st, mask, views, **kw)
+        u.set_rank(r, 3)
+        ranks.append(u)
+    assert len({len(u) for u in ranks}) == 1 and 0 < len(ranks[0]) <= len(one) // 3 + 1
+    assert {u.n_units for u in ranks} == {ranks[0].n_units}  # the epoch's units over all processes
+    assert abs(ranks[0].n_units - one.n_units) <= 3 * len(one.pieces)  # copies are rounded per piece and rank
+    seen: dict[int, list[np.ndarray]] = {0: [], 1: [], 2: []}
+    real = StreamUnits._chunk
+
+    def spy(self, i, part):
+        seen[self.rank].append(st.group_starts[self.pieces[i][0]] + self.pieces[i][1] + self.local[i][self.rank::3])
+        return real(self, i, part)
+
+    monkeypatch.setattr(StreamUnits, "_chunk", spy)
+    got = 0
+    for u in ranks:
+        u.set_epoch(1)
+        batches = list(torch.utils.data.DataLoader(u, batch_size=None, num_workers=workers))
+        assert len(batches) == len(u)  # every process steps as many times
+        got += sum(len(b[1]) for b in batches)
+    if not workers:  # (the spy sees the main process only)
+        rows = [np.concatenate(seen[r]) for r in range(3)]
+        assert sum(len(x) for x in rows) == int(mask.sum())  # every training row read by one process only
+        np.testing.assert_array_equal(np.sort(np.concatenate(rows)), np.flatnonzero(mask))
+    assert got >= ranks[0].n_units - 3 * 16 * max(workers, 1) * 2  # the early stops drop a few batches at most
+    with pytest.raises(ValueError, match="rank 3 outside"):
+        ranks[0].set_rank(3, 3)
+    ranks[0].set_rank(0, int(mask.sum()) // 2 + 1)  # fewer than two rows a process: no batch (fit refuses)
+    assert len(ranks[0]) == 0
+
+
 def test_streamed_training_matches_training_in_memory(table):
     ds, path = table
     rec = replace(tiny_recipe(), train=replace(tiny_recipe().train, max_epochs=6, patience=6, batch_size=32, lr=3e-3,
@@ -107,8 +153,9 @@ def test_stream_refusals(table, tmp_path):
     from rnalabel.runs import checkpoint_dir, train_run
 
     ds, path = table
-    with pytest.raises(InputError, match="one process"):
-        fit(tiny_recipe(), ParquetStream(path), progress=False, devices=2)
+    with pytest.raises(InputError, match="stated number of processes"):
+        fit(tiny_recipe(), ParquetStream(path), progress=False, devices="auto")
+
     (tmp_path / "x.tsv").write_text("id\tsequence\tA\nr1\tACGU\t1\n")
     with pytest.raises(InputError, match="Parquet"):
         train_run(tmp_path / "x.tsv", tiny_recipe(), tmp_path / "run", stream=True, progress=False)

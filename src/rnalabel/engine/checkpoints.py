@@ -102,6 +102,8 @@ def global_rank(devices: int | str = 1) -> int:
     SLURM set (0 in the process that started the training, and when not distributed)."""
     if os.environ.get("RANK"):
         return int(os.environ["RANK"])
+    if os.environ.get("SLURM_PROCID") and int(os.environ.get("SLURM_NTASKS", "1") or 1) > 1:  # srun's tasks
+        return int(os.environ["SLURM_PROCID"])
     local = int(os.environ.get("LOCAL_RANK", "0") or 0)
     node = int(os.environ.get("NODE_RANK", os.environ.get("GROUP_RANK", "0")) or 0)
     per_node = devices if isinstance(devices, int) else 1
@@ -109,13 +111,17 @@ def global_rank(devices: int | str = 1) -> int:
 
 
 class _StreamEpoch:
-    """Tells a :class:`~rnalabel.engine.streaming.StreamUnits` which epoch starts (its row-group order and
-    shuffles are drawn from (seed, epoch), so a resumed run reads what an uninterrupted one read)."""
+    """Tells a :class:`~rnalabel.engine.streaming.StreamUnits` which process reads it (DDP rank and world size)
+    and which epoch starts (its row-group order and shuffles are drawn from (seed, epoch), so a resumed run reads
+    what an uninterrupted one read)."""
 
     def __new__(cls, units):
         pl = _lightning()
 
         class SetEpoch(pl.Callback):
+            def setup(self, trainer, pl_module, stage) -> None:  # DDP is set up: each process reads its own rows
+                units.set_rank(trainer.global_rank, trainer.world_size)
+
             def on_train_epoch_start(self, trainer, pl_module) -> None:
                 units.set_epoch(trainer.current_epoch)
 

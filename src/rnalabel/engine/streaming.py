@@ -9,7 +9,9 @@ row group and one buffer per worker, whatever the length of the table.
 Each worker keeps the same share of the row groups every epoch (balanced by rows, so the epoch's length is fixed)
 and reads them in an order drawn per epoch; a row group larger than
 :data:`~rnalabel.data.dataset.ROW_GROUP_ROWS` (files written by older versions) is read in slices of that size.
-A worker's last batch is dropped when it would hold a single row. The shuffle is a block shuffle: rows meet rows
+A worker's last batch is dropped when it would hold a single row. Under DDP
+(:meth:`StreamUnits.set_rank`) each process takes every world-th training row of every piece and all processes
+run the same number of batches. The shuffle is a block shuffle: rows meet rows
 of the same buffer (several row groups when the buffer is larger than a group), not of the whole table. Rows written in an order that correlates with their labels (e.g. one
 experiment after another) are mixed only as far as the buffer reaches; a bigger ``buffer_rows``, or a table
 written in random order, mixes more.
@@ -17,6 +19,7 @@ written in random order, mixes more.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -60,10 +63,10 @@ class StreamUnits(torch.utils.data.IterableDataset):
         self.batch_size, self.short_copies, self.seed = int(batch_size), float(short_copies), int(seed)
         self.buffer_rows, self.workers, self.epoch = max(int(buffer_rows), 1), max(int(workers), 0), 0
         rows = np.asarray(rows, dtype=bool)
+        self._lengths = None if lengths is None else np.asarray(lengths)
         # pieces: at most ROW_GROUP_ROWS rows of one row group (files with bigger groups are read in slices)
         self.pieces: list[tuple[int, int, int]] = []
         self.local: list[np.ndarray] = []
-        units: list[int] = []
         for g in range(stream.n_groups):
             a, b = int(stream.group_starts[g]), int(stream.group_starts[g + 1])
             for lo in range(a, b, ROW_GROUP_ROWS):
@@ -71,27 +74,55 @@ class StreamUnits(torch.utils.data.IterableDataset):
                 loc = np.flatnonzero(rows[lo:hi])
                 if not len(loc):
                     continue
-                n = len(loc)
-                if self.short_copies > 0 and lengths is not None:  # as shortened_copies draws (length 1: none)
-                    n += min(int(np.sum(lengths[lo + loc] > 1)), int(round(self.short_copies * len(loc))))
                 self.pieces.append((g, lo - a, hi - a))
                 self.local.append(loc)
-                units.append(n)
-        self.units = np.asarray(units, dtype=np.int64)
-        self.n_units = int(self.units.sum())
-        # a fixed share of the row groups per worker, balanced by rows: each worker's batch count, and so the
-        # epoch's length Lightning reads once, is the same every epoch
+        self.set_rank(0, 1)
+
+    def _piece_units(self, i: int, rank: int, world: int) -> int:
+        """Training units piece ``i`` gives the process of rank ``rank`` (its rows and their shortened copies)."""
+        loc = self.local[i][rank::world]
+        n = len(loc)
+        if self.short_copies > 0 and self._lengths is not None:  # as shortened_copies draws (length 1: none)
+            g, lo, _ = self.pieces[i]
+            start = int(self.stream.group_starts[g]) + lo
+            n += min(int(np.sum(self._lengths[start + loc] > 1)), int(round(self.short_copies * len(loc))))
+        return n
+
+    def set_rank(self, rank: int, world: int) -> None:
+        """Read as process ``rank`` of ``world`` (DDP): each process takes every ``world``-th training row of every
+        piece (all processes read every row group; each featurises and trains on its own rows), and every process
+        runs the same number of batches (the smallest process's count; the others stop that many batches into
+        their epoch, dropping at most a few batches of rows drawn at random from their last buffer)."""
+        world = max(int(world), 1)
+        rank = int(rank)
+        if not 0 <= rank < world:
+            raise ValueError(f"rank {rank} outside 0..{world - 1}")
+        self.rank, self.world = rank, world
         w = max(self.workers, 1)
-        group_units: dict[int, int] = {}
-        for (g, _, _), u in zip(self.pieces, self.units, strict=True):
-            group_units[g] = group_units.get(g, 0) + int(u)
-        load = [0] * w
-        self.share_of: dict[int, int] = {}
-        for g in sorted(group_units, key=lambda x: (-group_units[x], x)):
-            k = int(np.argmin(load))
-            self.share_of[g] = k
-            load[k] += group_units[g]
-        self.share_units = load
+        per_rank = []
+        for r in range(world):
+            units = [self._piece_units(i, r, world) for i in range(len(self.pieces))]
+            # a fixed share of the row groups per worker, balanced by units: each worker's batch count, and so
+            # the epoch's length Lightning reads once, is the same every epoch
+            group_units: dict[int, int] = {}
+            for (g, _, _), u in zip(self.pieces, units, strict=True):
+                group_units[g] = group_units.get(g, 0) + int(u)
+            load = [0] * w
+            share_of: dict[int, int] = {}
+            for g in sorted(group_units, key=lambda x: (-group_units[x], x)):
+                k = int(np.argmin(load))
+                share_of[g] = k
+                load[k] += group_units[g]
+            per_rank.append((units, share_of, load))
+        units, self.share_of, self.share_units = per_rank[rank]
+        self.units = np.asarray(units, dtype=np.int64)
+        self.n_units = int(sum(sum(u) for u, _, _ in per_rank))  # the epoch's units over all processes
+        counts = [sum(self._batches(u) for u in load) for _, _, load in per_rank]
+        # the same batch count in every process (DDP steps together); a worker with the most batches gives up one
+        # at a time until this process has the smallest count
+        self.caps = [self._batches(u) for u in self.share_units]
+        for _ in range(counts[rank] - min(counts)):
+            self.caps[int(np.argmax(self.caps))] -= 1
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -101,7 +132,7 @@ class StreamUnits(torch.utils.data.IterableDataset):
         return units // self.batch_size + (1 if units % self.batch_size >= 2 else 0)
 
     def __len__(self) -> int:
-        return sum(self._batches(u) for u in self.share_units)
+        return sum(self.caps)
 
     def _plan(self, worker: int) -> list[int]:
         """This worker's pieces for the current epoch: its row groups in a drawn order, each group's pieces
@@ -117,10 +148,12 @@ class StreamUnits(torch.utils.data.IterableDataset):
         return plan
 
     def _chunk(self, i: int, ds: Dataset) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        part = ds.subset(self.local[i])
+        part = ds.subset(self.local[i][self.rank::self.world])
         if self.short_copies > 0:
             g, lo, _ = self.pieces[i]
             seed = (self.seed * 1_000_003 + g) * 1_000_003 + lo
+            if self.world > 1:
+                seed = seed * 1_000_003 + self.rank
             part = Dataset.concat([part, shortened_copies(part, self.short_copies, seed=seed)])
         units = make_units(part, kind=self.kind, window=self.window, stride=self.stride).dataset
         return featurize(self.views, units), units.labels
@@ -128,7 +161,14 @@ class StreamUnits(torch.utils.data.IterableDataset):
     def __iter__(self) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
         wid = 0 if info is None else info.id
-        rng = np.random.default_rng([self.seed, self.epoch, wid])
+        if self.world == 1:
+            rng = np.random.default_rng([self.seed, self.epoch, wid])
+        else:
+            rng = np.random.default_rng([self.seed, self.epoch, self.rank, wid])
+        cap = self.caps[wid if self.workers else 0]
+        yield from itertools.islice(self._batches_of(wid, rng), cap)
+
+    def _batches_of(self, wid: int, rng) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]]:
         xs: list[dict[str, np.ndarray]] = []
         ys: list[np.ndarray] = []
         held = 0

@@ -392,11 +392,13 @@ def fit(
     dataset : Dataset or ParquetStream
         With labels; its ``split`` column (train/val/test) is honoured, a missing ``val`` is carved from train
         (stratified, seeded), and ``test`` rows are never used for anything but the final evaluation. A
-        :class:`~rnalabel.data.stream.ParquetStream` trains from disk in bounded memory (one process): the same
+        :class:`~rnalabel.data.stream.ParquetStream` trains from disk in bounded memory: the same
         split as in memory; training rows are read, featurised and shuffled a buffer at a time
         (:mod:`rnalabel.engine.streaming`); views with learned parameters learn from a seeded sample of
         50,000 training rows; validation uses at most 100,000 of its rows (a seeded sample); test rows are scored
-        a row group at a time; checkpoints are written after each epoch only.
+        a row group at a time; checkpoints are written after each epoch only. With DDP (``devices`` > 1 or
+        ``num_nodes`` > 1; ``devices`` must then be a number) each process trains on every world-th training row
+        of each row group, and all run the smallest process's batch count.
     progress : bool
         Rich progress bars. Default is True.
     device : str, optional
@@ -461,9 +463,9 @@ def fit(
                          f"{checkpoint_every!r}.")
     source = dataset if isinstance(dataset, ParquetStream) else None
     if source is not None:  # streaming: what every row needs (labels, split, lengths) is read; sequences are not
-        if devices == "auto" or devices > 1 or num_nodes > 1:
-            raise InputError("streaming training runs in one process.",
-                             remedy="train with --devices 1, or without --stream (the table in memory) for DDP.")
+        if devices == "auto":
+            raise InputError("streaming training needs a stated number of processes.",
+                             remedy="give --devices N (1 for one process; N > 1 trains with DDP).")
         if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 1:
             raise InputError(f"the shuffle buffer must be a whole number of rows, got {shuffle_buffer!r}.")
         dataset = source.skeleton()
@@ -501,6 +503,11 @@ def fit(
         stream_units = StreamUnits(source, train_mask, views, kind=kind, window=window, stride=stride,
                                    batch_size=cfg.batch_size, short_copies=cfg.short_copies, seed=cfg.seed,
                                    buffer_rows=shuffle_buffer, workers=cfg.num_workers, lengths=ds.lengths)
+        # with DDP each process reads its own rows (the callback sets the rank Lightning gives it again)
+        stream_units.set_rank(global_rank(devices), devices * num_nodes)
+        if len(stream_units) == 0:
+            raise InputError(f"too few training rows for {devices * num_nodes} processes of {cfg.batch_size} rows "
+                             "per batch.", remedy="train with fewer --devices or a smaller batch_size.")
         n_units = stream_units.n_units
     else:
         fit_ds = train_ds
