@@ -59,8 +59,9 @@ def phases(model, x, y, bf16: bool, steps: int) -> dict[str, float]:
 
 
 def lightning_step(model, x, y, bf16: bool, steps: int) -> float:
+    from rnalabel.engine.checkpoints import _lightning
+    from rnalabel.engine.lightning import ViewTensors, _loader, make_lightning_module
     from rnalabel.engine.recipe import TrainConfig
-    from rnalabel.engine.training import ViewTensors, _lightning, _loader, make_lightning_module
 
     pl = _lightning()
     n = len(y) * steps

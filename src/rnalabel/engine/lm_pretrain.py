@@ -232,7 +232,7 @@ def _fingerprint(corpus: Corpus, config: LMConfig, settings: PretrainSettings) -
 
 
 def _lightning_module(model: RNALM, settings: PretrainSettings, total_steps: int):
-    from rnalabel.engine.training import _lightning
+    from rnalabel.engine.checkpoints import _lightning
 
     pl = _lightning()
 
@@ -318,7 +318,7 @@ def pretrain(
     device : str, optional
         Default is None (CUDA when present, else CPU).
     """
-    from rnalabel.engine.training import _lightning
+    from rnalabel.engine.checkpoints import _lightning
 
     pl = _lightning()
     t0 = time.perf_counter()

@@ -9,10 +9,7 @@ several (``devices=N`` uses DDP).
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
-import math
 import os
 import pickle  # only for its error type: checkpoints are read with torch.load(weights_only=True)
 import signal
@@ -36,15 +33,15 @@ from rnalabel.engine.checkpoints import (
     _Checkpoints,
     _fingerprint,
     _lightning,
-    _ResumableLoader,
     _StreamEpoch,
     global_rank,
 )
 from rnalabel.engine.forward import forward_arrays, sequence_scores
 from rnalabel.engine.inputs import featurize, input_specs, make_units
 from rnalabel.engine.kinds import get_kind
-from rnalabel.engine.losses import masked_bce, masked_focal, positive_weights
-from rnalabel.engine.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays, per_label_auc
+from rnalabel.engine.lightning import ViewTensors, _callbacks, _loader, make_lightning_module
+from rnalabel.engine.losses import positive_weights
+from rnalabel.engine.metrics import MultiLabelScores, choose_thresholds, evaluate_arrays
 from rnalabel.engine.recipe import Recipe, TrainConfig
 from rnalabel.engine.streaming import StreamUnits, stream_scores
 from rnalabel.errors import ConfigError, InputError, LabelError
@@ -56,167 +53,6 @@ log = logging.getLogger(__name__)
 STRATEGIES = ("auto", "ddp", "ddp_find_unused_parameters_true")  # Lightning strategies fit() runs under
 STREAM_FIT_ROWS = 50_000  # streaming: training rows (a seeded sample) that views with learned parameters see
 STREAM_VAL_ROWS = 100_000  # streaming: validation rows read into memory (a seeded sample of a larger split)
-
-
-# data -------------------------------------------------------------------------------------------------------
-class ViewTensors(torch.utils.data.Dataset):
-    """In-memory view tensors and labels, fetched a whole batch at a time (``__getitems__``)."""
-
-    def __init__(self, arrays: dict[str, np.ndarray], labels: np.ndarray) -> None:
-        self.x = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
-        self.y = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.float32))
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int):
-        return self.__getitems__([i])
-
-    def __getitems__(self, idx: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        ix = torch.as_tensor(idx)
-        return {k: v[ix] for k, v in self.x.items()}, self.y[ix]
-
-
-def _identity(batch):
-    return batch
-
-
-def _loader(ds: ViewTensors, batch_size: int, shuffle: bool, num_workers: int, seed: int):
-    # its own generator: each new iterator draws a seed from it, not from torch's global random state (which
-    # dropout uses), so a run resumed in the middle of an epoch draws the same dropout masks
-    return _ResumableLoader(
-        ds, batch_size=batch_size, sampler=EpochShuffle(len(ds), seed) if shuffle else None, collate_fn=_identity,
-        num_workers=num_workers, persistent_workers=num_workers > 0, generator=torch.Generator().manual_seed(seed),
-    )
-
-
-def _rss_mb() -> float:
-    """Resident memory of this process in MiB (Linux /proc; 0 elsewhere)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-# Lightning --------------------------------------------------------------------------------------------------
-def make_lightning_module(module: nn.Module, cfg: TrainConfig, pos_weight: np.ndarray | None):
-    """Wrap a model in a LightningModule computing the recipe's masked loss."""
-    pl = _lightning()
-
-    class MultiLabelModule(pl.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = module
-            self.cfg = cfg
-            pw = None if pos_weight is None else torch.as_tensor(pos_weight)
-            self.register_buffer("pos_weight", pw, persistent=False)
-
-        def forward(self, x):
-            return self.model(x)
-
-        def _loss(self, logits, y):
-            if self.cfg.loss == "focal":
-                return masked_focal(logits, y, self.cfg.focal_gamma, self.pos_weight)
-            return masked_bce(logits, y, self.pos_weight)
-
-        def _losses(self, x, y) -> dict[str, torch.Tensor]:
-            # generic hook: a model with several loss terms defines training_losses(x, y, base_loss)
-            hook = getattr(self.model, "training_losses", None)
-            return {"total": self._loss(self.model(x), y)} if hook is None else hook(x, y, self._loss)
-
-        def training_step(self, batch, batch_idx):
-            x, y = batch
-            losses = self._losses(x, y)
-            self.log("train_loss", losses["total"], on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
-            for name, value in losses.items():
-                if name not in ("total", "monitor"):
-                    self.log(f"train_{name}", value, on_step=False, on_epoch=True, batch_size=len(y))
-            return losses["total"]
-
-        def on_validation_epoch_start(self) -> None:
-            self._val_scores: list[tuple[torch.Tensor, torch.Tensor]] = []
-
-        def validation_step(self, batch, batch_idx):
-            x, y = batch
-            if getattr(self.model, "training_losses", None) is None:
-                out = self.model(x)
-                losses = {"total": self._loss(out, y)}
-            else:  # several loss terms: the scores come from a plain forward pass
-                losses, out = self._losses(x, y), self.model(x)
-            loss = losses.get("monitor", losses["total"])
-            self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y),
-                     sync_dist=True)
-            if out.shape == y.shape:  # one score per label: kept for the epoch's validation AUROC
-                self._val_scores.append((out.detach().float().cpu(), y.detach().cpu()))
-
-        def on_validation_epoch_end(self) -> None:
-            # macro AUROC over the labels with both classes in this process's validation rows (the learning curve;
-            # early stopping watches val_loss). Under DDP each rank scores its own shard and the mean is logged.
-            scores, self._val_scores = getattr(self, "_val_scores", []), []
-            if not scores or self.trainer.sanity_checking:
-                return
-            auroc, _ = per_label_auc(torch.cat([t for _, t in scores]).numpy(),
-                                     torch.cat([s for s, _ in scores]).numpy())
-            if np.isfinite(auroc).any():
-                self.log("val_auroc", float(np.nanmean(auroc)), prog_bar=True, sync_dist=True)
-
-        def configure_optimizers(self):
-            params = [p for p in self.model.parameters() if p.requires_grad]  # frozen parts stay as they are
-            return torch.optim.Adam(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
-
-    return MultiLabelModule()
-
-
-def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None = None):
-    pl = _lightning()
-
-    class BestWeights(pl.Callback):
-        """Keep the weights of the epoch with the lowest validation loss in memory; restore them at the end."""
-
-        def __init__(self) -> None:
-            self.best = math.inf
-            self.state: dict[str, torch.Tensor] | None = None
-            self.best_epoch = -1
-            self.t0 = time.perf_counter()
-
-        def on_train_epoch_end(self, trainer, pl_module) -> None:
-            # runs after the epoch's validation, so both losses are in callback_metrics
-            v = trainer.callback_metrics.get("val_loss")
-            if v is None:
-                return
-            v = float(v)
-            t = trainer.callback_metrics.get("train_loss")
-            history.append({
-                "epoch": int(trainer.current_epoch) + 1,
-                "train_loss": float(t) if t is not None else float("nan"),
-                "val_loss": v,
-                **({"val_auroc": float(a)} if (a := trainer.callback_metrics.get("val_auroc")) is not None else {}),
-                "seconds": round(time.perf_counter() - self.t0, 3),
-                "rss_mb": round(_rss_mb(), 1),
-                **({"stage": stage} if stage is not None else {}),
-            })
-            if v < self.best:
-                self.best, self.best_epoch = v, int(trainer.current_epoch) + 1
-                self.state = copy.deepcopy({k: t.detach().cpu() for k, t in pl_module.model.state_dict().items()})
-
-        def on_fit_end(self, trainer, pl_module) -> None:
-            if self.state is not None:
-                pl_module.model.load_state_dict(self.state)
-
-        # saved in (and restored from) resumable checkpoints, with the random state for dropout
-        def state_dict(self) -> dict:
-            return {"best": self.best, "best_epoch": self.best_epoch, "history": json.dumps(history),
-                    "weights": self.state or {}, "torch_rng": torch.get_rng_state()}
-
-        def load_state_dict(self, state: dict) -> None:
-            self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
-            self.state = dict(state["weights"]) or None
-            history[:] = json.loads(state["history"])
-            torch.set_rng_state(state["torch_rng"])
-
-    es = pl.callbacks.EarlyStopping(monitor="val_loss", patience=patience, mode="min", check_finite=True)
-    return BestWeights(), es
 
 
 # fit --------------------------------------------------------------------------------------------------------
