@@ -2,7 +2,7 @@
 
 1. A raw PyTorch step of Multi-resBind at 101 nt (batch 128, 31 outputs), timed phase by phase: forward, masked
    BCE, backward, Adam step, in fp32 and in bf16 autocast.
-2. The same step inside Lightning (``rnalabel.engine.training.make_lightning_module`` + ``pl.Trainer``, in-memory
+2. The same step inside Lightning (``rnalabel.engine.lightning.make_lightning_module`` + ``pl.Trainer``, in-memory
    tensors through the same DataLoader ``fit`` uses, no validation): seconds per step, so the loop's own overhead is
    the difference with (1).
 3. ``torch.profiler``: the operators that take the most self CPU time in one raw step (fp32 and bf16).

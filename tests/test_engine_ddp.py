@@ -79,3 +79,11 @@ def test_global_rank_from_each_launcher(monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "1")
     monkeypatch.setenv("NODE_RANK", "1")
     assert global_rank(2) == 3
+    # Lightning's launcher inside a SLURM job of several tasks: its children carry LOCAL_RANK, not RANK
+    monkeypatch.setenv("SLURM_PROCID", "0")
+    monkeypatch.delenv("NODE_RANK")
+    assert global_rank(2) == 1
+    monkeypatch.delenv("LOCAL_RANK")
+    monkeypatch.setenv("SLURM_PROCID", "2")
+    monkeypatch.setenv("SLURM_JOB_NAME", "bash")  # an interactive allocation: Lightning ignores SLURM there too
+    assert global_rank(2) == 0

@@ -36,7 +36,7 @@ def train(
     strategy: str = typer.Option("auto", "--strategy", help="Lightning strategy with several devices: auto, ddp, "
                                  "ddp_find_unused_parameters_true."),
     stream: bool = typer.Option(False, "--stream", help="Train from a Parquet dataset without reading it into "
-                                "memory (row groups, a shuffle buffer; with --devices N each DDP process reads its own rows)."),
+                                "memory (row groups, a shuffle buffer; with --devices N each DDP process trains on its own rows)."),
     shuffle_buffer: int = typer.Option(65_536, "--shuffle-buffer", help="With --stream: rows shuffled together."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),

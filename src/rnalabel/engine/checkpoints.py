@@ -102,7 +102,11 @@ def global_rank(devices: int | str = 1) -> int:
     SLURM set (0 in the process that started the training, and when not distributed)."""
     if os.environ.get("RANK"):
         return int(os.environ["RANK"])
-    if os.environ.get("SLURM_PROCID") and int(os.environ.get("SLURM_NTASKS", "1") or 1) > 1:  # srun's tasks
+    # srun's tasks (not an interactive allocation, which Lightning ignores too, and not the processes Lightning's
+    # own launcher starts inside a SLURM job: those carry LOCAL_RANK)
+    if (os.environ.get("SLURM_PROCID") and not os.environ.get("LOCAL_RANK")
+            and int(os.environ.get("SLURM_NTASKS", "1") or 1) > 1
+            and os.environ.get("SLURM_JOB_NAME") not in ("bash", "interactive")):
         return int(os.environ["SLURM_PROCID"])
     local = int(os.environ.get("LOCAL_RANK", "0") or 0)
     node = int(os.environ.get("NODE_RANK", os.environ.get("GROUP_RANK", "0")) or 0)

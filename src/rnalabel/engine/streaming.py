@@ -10,8 +10,8 @@ Each worker keeps the same share of the row groups every epoch (balanced by rows
 and reads them in an order drawn per epoch; a row group larger than
 :data:`~rnalabel.data.dataset.ROW_GROUP_ROWS` (files written by older versions) is read in slices of that size.
 A worker's last batch is dropped when it would hold a single row. Under DDP
-(:meth:`StreamUnits.set_rank`) each process takes every world-th training row of every piece and all processes
-run the same number of batches. The shuffle is a block shuffle: rows meet rows
+(:meth:`StreamUnits.set_rank`) the training rows are dealt to the processes in turn and all processes run the
+same number of batches. The shuffle is a block shuffle: rows meet rows
 of the same buffer (several row groups when the buffer is larger than a group), not of the whole table. Rows written in an order that correlates with their labels (e.g. one
 experiment after another) are mixed only as far as the buffer reaches; a bigger ``buffer_rows``, or a table
 written in random order, mixes more.
@@ -52,7 +52,7 @@ class StreamUnits(torch.utils.data.IterableDataset):
     buffer_rows : int
         Rows shuffled together before batching. Default is 65,536.
     workers : int
-        DataLoader workers that will read it (each takes every ``workers``-th row group). Default is 0.
+        DataLoader workers that will read it (each a fixed share of the row groups, balanced by rows). Default is 0.
     """
 
     def __init__(self, stream: ParquetStream, rows: np.ndarray, views: Mapping[str, View], *, kind: str,
@@ -76,11 +76,18 @@ class StreamUnits(torch.utils.data.IterableDataset):
                     continue
                 self.pieces.append((g, lo - a, hi - a))
                 self.local.append(loc)
+        # training rows before each piece: under DDP the rows of a piece are dealt on from where the last piece
+        # stopped, so no process is always first to get a piece's odd rows
+        self._before = np.cumsum([0] + [len(x) for x in self.local[:-1]]) if self.local else np.zeros(0, np.int64)
         self.set_rank(0, 1)
+
+    def _mine(self, i: int, rank: int, world: int) -> np.ndarray:
+        """The training rows of piece ``i`` (piece-local numbers) that process ``rank`` of ``world`` trains on."""
+        return self.local[i][(rank - int(self._before[i])) % world::world]
 
     def _piece_units(self, i: int, rank: int, world: int) -> int:
         """Training units piece ``i`` gives the process of rank ``rank`` (its rows and their shortened copies)."""
-        loc = self.local[i][rank::world]
+        loc = self._mine(i, rank, world)
         n = len(loc)
         if self.short_copies > 0 and self._lengths is not None:  # as shortened_copies draws (length 1: none)
             g, lo, _ = self.pieces[i]
@@ -89,10 +96,11 @@ class StreamUnits(torch.utils.data.IterableDataset):
         return n
 
     def set_rank(self, rank: int, world: int) -> None:
-        """Read as process ``rank`` of ``world`` (DDP): each process takes every ``world``-th training row of every
-        piece (all processes read every row group; each featurises and trains on its own rows), and every process
-        runs the same number of batches (the smallest process's count; the others stop that many batches into
-        their epoch, dropping at most a few batches of rows drawn at random from their last buffer)."""
+        """Read as process ``rank`` of ``world`` (DDP): the training rows are dealt to the processes in turn, row
+        after row across the pieces (all processes read every row group; each featurises and trains on its own
+        rows), and every process runs the same number of batches (the smallest process's count; the others stop
+        that many batches early, dropping rows drawn at random from their last buffer: a few batches, since the
+        processes' training rows differ by at most one and their shortened copies by rounding per piece)."""
         world = max(int(world), 1)
         rank = int(rank)
         if not 0 <= rank < world:
@@ -148,7 +156,7 @@ class StreamUnits(torch.utils.data.IterableDataset):
         return plan
 
     def _chunk(self, i: int, ds: Dataset) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        part = ds.subset(self.local[i][self.rank::self.world])
+        part = ds.subset(self._mine(i, self.rank, self.world))
         if self.short_copies > 0:
             g, lo, _ = self.pieces[i]
             seed = (self.seed * 1_000_003 + g) * 1_000_003 + lo

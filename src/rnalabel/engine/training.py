@@ -233,8 +233,8 @@ def fit(
         (:mod:`rnalabel.engine.streaming`); views with learned parameters learn from a seeded sample of
         50,000 training rows; validation uses at most 100,000 of its rows (a seeded sample); test rows are scored
         a row group at a time; checkpoints are written after each epoch only. With DDP (``devices`` > 1 or
-        ``num_nodes`` > 1; ``devices`` must then be a number) each process trains on every world-th training row
-        of each row group, and all run the smallest process's batch count.
+        ``num_nodes`` > 1; ``devices`` must then be a number) the training rows are dealt to the processes in turn
+        (each trains on its own), and all run the smallest process's batch count.
     progress : bool
         Rich progress bars. Default is True.
     device : str, optional
@@ -340,10 +340,11 @@ def fit(
                                    batch_size=cfg.batch_size, short_copies=cfg.short_copies, seed=cfg.seed,
                                    buffer_rows=shuffle_buffer, workers=cfg.num_workers, lengths=ds.lengths)
         # with DDP each process reads its own rows (the callback sets the rank Lightning gives it again)
-        stream_units.set_rank(global_rank(devices), devices * num_nodes)
+        world = devices * num_nodes
+        stream_units.set_rank(global_rank(devices) if world > 1 else 0, world)
         if len(stream_units) == 0:
-            raise InputError(f"too few training rows for {devices * num_nodes} processes of {cfg.batch_size} rows "
-                             "per batch.", remedy="train with fewer --devices or a smaller batch_size.")
+            raise InputError(f"too few training rows for {world} process(es) of {cfg.batch_size} rows per batch.",
+                             remedy="train with fewer --devices or a smaller batch_size.")
         n_units = stream_units.n_units
     else:
         fit_ds = train_ds
@@ -379,7 +380,8 @@ def fit(
         train_dl = _loader(ViewTensors(x_tr, tr_u.labels), cfg.batch_size, True, cfg.num_workers, cfg.seed)
     val_dl = _loader(ViewTensors(x_va, va_u.labels), max(cfg.batch_size, 512), False, cfg.num_workers, cfg.seed)
     fp_extra = f"{stream_info['file_sha256']}:{shuffle_buffer}" if stream_info else None
-    ck = _Checkpoints(checkpoint, _fingerprint(recipe, ds, devices, init_state, fp_extra), resume,
+    ck = _Checkpoints(checkpoint, _fingerprint(recipe, ds, devices if num_nodes == 1 else f"{devices}x{num_nodes}",
+                                              init_state, fp_extra), resume,
                       writer=global_rank(devices) == 0) if checkpoint else None
     start_stage = ck.stage if ck is not None and resume else 0
     best_epoch = -1
