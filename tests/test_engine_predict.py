@@ -44,7 +44,7 @@ def test_tsv_output(trained_tiny, demo_small, tmp_path):
     assert w[0].startswith("id\tstart\tend") and w[1].split("\t")[1:3] == ["1", "101"]
 
 
-def test_bf16_inference_is_close_and_auto_follows_training(trained_tiny, demo_small):
+def test_bf16_inference_is_close_and_auto_follows_training(trained_tiny, demo_small, monkeypatch):
     from dataclasses import replace
 
     import pytest
@@ -58,6 +58,12 @@ def test_bf16_inference_is_close_and_auto_follows_training(trained_tiny, demo_sm
     assert np.abs(a - b).max() < 0.05
     assert not inference_bf16(trained_tiny)  # trained in fp32
     bf = replace(trained_tiny, recipe=trained_tiny.recipe.with_train(precision="bf16-mixed"))
-    assert inference_bf16(bf)
+    import rnalabel._runtime as R
+
+    monkeypatch.setattr(R, "_cpu_has_bf16", lambda: True)
+    assert inference_bf16(bf, device="cpu")
+    monkeypatch.setattr(R, "_cpu_has_bf16", lambda: False)  # emulated bf16: fp32 is many times faster
+    assert not inference_bf16(bf, device="cpu")
+    assert inference_bf16(bf, "bf16", device="cpu")  # unless asked for
     with pytest.raises(ConfigError):
         inference_bf16(trained_tiny, "fp8")

@@ -109,3 +109,19 @@ def test_labels_with_nothing_to_learn_are_marked_untrained(demo_small):
         warnings.simplefilter("error", UntrainedLabelWarning)
         m2, _ = fit(tiny_recipe().with_train(max_epochs=1), demo_small, progress=False, device="cpu")
         predict(m2, demo_small.subset(np.arange(3)), progress=False)
+
+
+def test_emulated_bf16_training_warns(demo_small, monkeypatch):
+    """bf16 forced on a CPU without native bf16 (AVX2 only) trains many times slower than fp32: say so."""
+    import rnalabel._runtime as R
+
+    monkeypatch.setattr(R, "_cpu_has_bf16", lambda: False)
+    rec = tiny_recipe(filters=4, hidden=8)
+    small = demo_small.subset(np.arange(200))
+    with pytest.warns(RuntimeWarning, match="bf16 is emulated"):
+        fit(rec.with_train(precision="bf16-mixed", max_epochs=1), small, progress=False, device="cpu")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="bf16 is emulated")
+        fit(rec.with_train(precision="auto", max_epochs=1), small, progress=False, device="cpu")  # fp32 here

@@ -16,7 +16,14 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from rnalabel._runtime import preserve_state, progress_bar, resolve_device, resolve_precision, to_tensors
+from rnalabel._runtime import (
+    native_bf16,
+    preserve_state,
+    progress_bar,
+    resolve_device,
+    resolve_precision,
+    to_tensors,
+)
 from rnalabel.data import Dataset, Windows
 from rnalabel.engine.bundle import Bundle
 from rnalabel.errors import ConfigError, InputError
@@ -28,11 +35,12 @@ INFERENCE_PRECISIONS = ("auto", "32", "bf16")
 def inference_bf16(bundle: Bundle, precision: str = "auto", device: str | torch.device | None = None) -> bool:
     """Whether to run the forward pass under bfloat16 autocast.
 
-    ``"auto"`` follows the precision the model was trained with (its recipe's, resolved for ``device``);
-    ``"32"`` and ``"bf16"`` force either.
+    ``"auto"`` follows the precision the model was trained with (its recipe's, resolved for ``device``) where
+    ``device`` does bf16 natively, and is fp32 elsewhere (emulated bf16 is many times slower than fp32; the
+    weights are fp32 either way); ``"32"`` and ``"bf16"`` force either.
     """
     if precision == "auto":
-        return resolve_precision(bundle.recipe.train.precision, device).startswith("bf16")
+        return resolve_precision(bundle.recipe.train.precision, device).startswith("bf16") and native_bf16(device)
     if precision not in INFERENCE_PRECISIONS:
         raise ConfigError(f"unknown inference precision {precision!r}.", remedy="use auto, 32 or bf16.")
     return precision == "bf16"
