@@ -311,7 +311,7 @@ at a time, {args.threads or 'default'} torch thread(s) per process.
 
 Best arm: **{best_arm}**, mean test AUC **{np.mean(ours[best_arm]):.3f}** (published best column: DeepMiRBP
 0.865; mean of the per-row best published value: {np.mean(best_pub):.3f}). It beats each published column on
-this many of the 31 experiments: {", ".join(f"{c} {beat[c]}" for c in PUBLISHED_COLUMNS)}.
+this many of the {len(folders)} experiments: {", ".join(f"{c} {beat[c]}" for c in PUBLISHED_COLUMNS)}.
 
 ## Where the best arm still loses to the best published value
 
@@ -336,9 +336,43 @@ Memory per epoch (multitask, MiB): {[h.get("rss_mb") for h in mt_meta.get("histo
 
 Git commit: `{git_commit()}`; Python {platform.python_version()}; machine: {platform.machine()}, {_cpu()};
 started {wall.get('started', '')}; wall time of this invocation {wall.get('total', float('nan')) / 60:.1f} min (results cached in `{work}` are reused, not recomputed); recorded training wall time summed over the arms {sum(v for k, v in wall.items() if k in ARMS) / 60:.1f} min (arms run in separate processes at once take less wall-clock time than this sum).
-Per-experiment JSON results are in `{work}` (not committed).
+Per-experiment JSON results are in `{work}`{" (committed: a later run with the same `--work` trains only what is missing)" if str(work).startswith("benchmarks") else " (not committed)"}.
 """
+    if args.earlier:
+        text = text.replace("\n## Validation (used", earlier_section(results, folders, args.earlier) + "\n## Validation (used", 1)
     return text
+
+
+def earlier_table(path: str | Path) -> dict[str, dict[int, float]]:
+    """Test AUC per arm and experiment number from an earlier report's "Test AUC per experiment" table."""
+    rows = [ln for ln in Path(path).read_text().splitlines() if ln.startswith("| ")]
+    head = next(r for r in rows if r.startswith("| # | experiment |"))
+    cols = [c.strip().strip("*") for c in head.strip("|").split("|")]
+    out: dict[str, dict[int, float]] = {c: {} for c in cols[2:]}
+    for r in rows:
+        cells = [c.strip().strip("*") for c in r.strip("|").split("|")]
+        if len(cells) == len(cols) and cells[0].isdigit():
+            for c, v in zip(cols[2:], cells[2:], strict=True):
+                try:
+                    out[c][int(cells[0])] = float(v)
+                except ValueError:
+                    pass
+    return out
+
+
+def earlier_section(results: dict[str, dict[str, dict]], folders: list[str], path: str | Path) -> str:
+    """Each arm of this run against the same arm of an earlier report, on the experiments both have."""
+    old = earlier_table(path)
+    lines = [f"## Against the earlier run (`{path}`)\n", "| arm | experiments | mean test AUC, earlier | this run | "
+             "difference | better / worse (> 0.005) |", "|---|---|---|---|---|---|"]
+    for a in [a for a in ARMS if a in results and a in old]:
+        pairs = [(old[a][number(f)], results[a][f]["test_auc"]) for f in folders if number(f) in old[a]]
+        if not pairs:
+            continue
+        e, t = np.array(pairs).T
+        lines.append(f"| {a} | {len(pairs)} | {e.mean():.4f} | {t.mean():.4f} | {t.mean() - e.mean():+.4f} | "
+                     f"{int(np.sum(t - e > 0.005))} / {int(np.sum(e - t > 0.005))} |")
+    return "\n".join(lines) + "\n"
 
 
 def plot_curves(results: dict[str, dict[str, dict]], work: Path, out_png: Path) -> Path | None:
@@ -424,6 +458,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=1, help="experiments trained at once (processes)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per process (default: torch's)")
     ap.add_argument("--rerun", action="store_true", help="ignore cached per-experiment results")
+    ap.add_argument("--earlier", default=None,
+                    help="an earlier report (e.g. benchmarks/results/rbp31.md): each arm against the same arm there")
     args = ap.parse_args(argv)
 
     from rnalabel.io.benchmark_sets import rbp31_experiments
