@@ -122,8 +122,7 @@ class StreamUnits(torch.utils.data.IterableDataset):
                 share_of[g] = k
                 load[k] += group_units[g]
             per_rank.append((units, share_of, load))
-        units, self.share_of, self.share_units = per_rank[rank]
-        self.units = np.asarray(units, dtype=np.int64)
+        _, self.share_of, self.share_units = per_rank[rank]
         self.n_units = int(sum(sum(u) for u, _, _ in per_rank))  # the epoch's units over all processes
         counts = [sum(self._batches(u) for u in load) for _, _, load in per_rank]
         # the same batch count in every process (DDP steps together); a worker with the most batches gives up one
