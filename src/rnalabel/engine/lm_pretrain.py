@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rnalabel._runtime import resolve_device, resolve_precision
+from rnalabel._runtime import resolve_device, resolve_precision, training_precision
 from rnalabel.data import Dataset, write_text_atomic
 from rnalabel.errors import ConfigError, InputError
 from rnalabel.io.lm import LanguageModel, save_lm
@@ -394,7 +394,7 @@ def pretrain(
         callbacks.append(pl.callbacks.RichProgressBar(leave=False))
     trainer = pl.Trainer(
         max_epochs=settings.epochs, accelerator="gpu" if dev.type == "cuda" else "cpu", devices=1,
-        precision=resolve_precision(settings.precision, dev), callbacks=callbacks, logger=False,
+        precision=training_precision(settings.precision, dev), callbacks=callbacks, logger=False,
         enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=progress,
         num_sanity_val_steps=0, deterministic=False,
     )

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnalabel._runtime import native_bf16, resolve_device, resolve_precision
+from rnalabel._runtime import resolve_device, training_precision
 from rnalabel.data import Dataset, split_iterative
 from rnalabel.data.augment import shortened_copies
 from rnalabel.data.stream import ParquetStream
@@ -372,11 +372,7 @@ def fit(
                       stacklevel=2)
     history: list[dict[str, float]] = []
     dev = resolve_device(device)
-    precision = resolve_precision(cfg.precision, dev)
-    if precision.startswith("bf16") and not native_bf16(dev):
-        warnings.warn(f"bf16 is emulated on this {dev.type} (no native bf16: AVX512-BF16/AMX on a CPU), so training "
-                      "runs many times slower than in fp32 (13x measured on an AVX2 CPU); set precision: auto (bf16 "
-                      "only where native) or 32 in the recipe.", RuntimeWarning, stacklevel=2)
+    precision = training_precision(cfg.precision, dev)
     if source is not None:
         train_dl = torch.utils.data.DataLoader(stream_units, batch_size=None, num_workers=cfg.num_workers,
                                                persistent_workers=False)
