@@ -111,23 +111,27 @@ def embed(model, ds: Dataset, mode: str | None = None) -> np.ndarray:
 def retrieval(si: SiteIndex, q: np.ndarray, *, use_z: bool) -> dict[str, float]:
     """Fractions of queries with AGO at protein rank 1 / in the protein top 3 / an AGO experiment in the top 3."""
     z, raw, _, _ = si.z_scores(q)
-    s = z if use_z else raw
-    prots = sorted({p for ps in si.proteins.values() for p in ps})
-    pcol = np.full((len(q), len(prots)), -np.inf)
-    for j, e in enumerate(si.experiments):
-        for p in si.proteins[e]:
+    return ago_ranks(z if use_z else raw, si.experiments, si.proteins)
+
+
+def ago_ranks(s: np.ndarray, experiments: list[str], proteins: dict[str, list[str]]) -> dict[str, float]:
+    """AGO retrieval from per-experiment scores ``s`` (Q, K): fractions of queries with an AGO protein at rank 1
+    and in the top 3 of the proteins (each protein scored by its best experiment), with an AGO experiment in the
+    top 3 of the experiments, and the median AGO protein rank."""
+    prots = sorted({p for ps in proteins.values() for p in ps})
+    pcol = np.full((len(s), len(prots)), -np.inf)
+    for j, e in enumerate(experiments):
+        for p in proteins[e]:
             c = prots.index(p)
             pcol[:, c] = np.maximum(pcol[:, c], s[:, j])
     is_ago_p = np.array([p in AGO for p in prots])
-    is_ago_e = np.array([bool(set(si.proteins[e]) & AGO) for e in si.experiments])
-    best_other = np.where(is_ago_p[None, :], -np.inf, pcol).max(axis=1)
+    is_ago_e = np.array([bool(set(proteins[e]) & AGO) for e in experiments])
     best_ago = np.where(is_ago_p[None, :], pcol, -np.inf).max(axis=1)
     # protein rank of the best AGO protein = 1 + non-AGO proteins above it (AGO1-4 share experiments, so AGO
     # proteins are not counted against each other)
     p_rank = 1 + np.sum(np.where(is_ago_p[None, :], -np.inf, pcol) > best_ago[:, None], axis=1)
     e_best = np.where(is_ago_e[None, :], s, -np.inf).max(axis=1)
     e_rank = 1 + np.sum(np.where(is_ago_e[None, :], -np.inf, s) > e_best[:, None], axis=1)
-    del best_other
     return {"rank1": float(np.mean(p_rank == 1)), "top3": float(np.mean(p_rank <= 3)),
             "exp_top3": float(np.mean(e_rank <= 3)), "median_rank": float(np.median(p_rank))}
 
