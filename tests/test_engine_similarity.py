@@ -14,11 +14,14 @@ from rnalabel.engine.bundle import load_model, save_model
 from rnalabel.engine.similarity import (
     INDEX,
     INDEX_META,
+    INDEX_SEEDS,
     SiteIndex,
     build_index,
+    kmer_presence,
     load_index,
     null_controls,
     rank,
+    seed_code,
 )
 from rnalabel.engine.training import fit
 from rnalabel.errors import ConfigError, InputError, ModelFileError
@@ -128,7 +131,8 @@ def test_rank_rows_and_tsv(indexed, mirnas, tmp_path):
     assert {x["protein"] for x in allp.rows} == {"PUM2", "QKI", "MBNL1", "ELAVL1", "ELAVL1B", "SRSF1"}
     path = r.to_tsv(tmp_path / "r.tsv")
     lines = path.read_text().splitlines()
-    assert lines[0].split("\t") == ["id", "rank", "protein", "score", "cosine", "experiment", "nearest_sites"]
+    assert lines[0].split("\t") == ["id", "rank", "protein", "score", "cosine", "experiment", "seed_share", "seed_z",
+                                     "nearest_sites"]
     assert len(lines) == 7
     with pytest.raises(InputError):
         rank(b, mirnas, top=0)
@@ -220,3 +224,68 @@ def test_site_embeddings_resume_after_a_kill(encoder, demo_small, mirnas, tmp_pa
     calls.clear()
     build_index(other, sites, mirnas, k=5, n_null=4, progress=False, checkpoint=ck, chunk=40)
     assert sum(calls) == n_bound
+
+
+def _kmer_index(word: str) -> int:
+    code = 0
+    for ch in word:
+        code = code * 4 + "ACGU".index(ch)
+    return code
+
+
+def test_seed_code_is_the_reverse_complement_of_nucleotides_2_to_8():
+    from rnalabel.data.sequence import encode, reverse_complement
+
+    let7 = "UGAGGUAGUAGGUUGUAUAGUU"
+    assert seed_code(encode(let7), len(let7)) == _kmer_index(reverse_complement(let7[1:8])) == _kmer_index("CUACCUC")
+    assert seed_code(encode("UGAGGUA"), 7) is None  # too short for nucleotides 2-8
+    assert seed_code(encode("UGANGUAGUAG"), 11) is None  # N inside the seed
+
+
+def test_kmer_presence_counts_each_site_once_per_kmer():
+    """Against a brute-force count in Python; chunks do not change it; N and padding are skipped."""
+    from rnalabel.data.sequence import decode
+
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGU"), n)) for n in rng.integers(5, 40, 60)]
+    seqs[3] = "AAAAAAAAAAAAAAAA"  # one 7-mer, many times: counted once
+    seqs[4] = "ACGUNACGUACGU"
+    ds = Dataset.from_sequences([f"s{i}" for i in range(60)], seqs)
+    bound = rng.random((60, 3)) < 0.5
+    bound[3] = True
+    table = kmer_presence(ds.tokens, bound, k=7, chunk=7)
+    assert table.shape == (4 ** 7, 3)
+    np.testing.assert_allclose(table, kmer_presence(ds.tokens, bound, k=7), atol=1e-7)
+    for word in ("AAAAAAA", "CGUACGU", decode(ds.tokens[0][:7], 7)):
+        for j in range(3):
+            want = np.mean([word in s for s, b in zip(seqs, bound[:, j], strict=True) if b])
+            assert table[_kmer_index(word), j] == pytest.approx(want), (word, j)
+    one = Dataset.from_sequences(["n"], ["ACGUNACGUACGU"])
+    t1 = kmer_presence(one.tokens, np.ones((1, 1), bool), k=7)
+    assert t1[_kmer_index("ACGUACG"), 0] == 1.0  # after the N
+    assert t1[:, 0].sum() == 2  # ACGUACG and CGUACGU: no k-mer through the N (not read as A)
+
+
+def test_rank_reports_seed_match_evidence(indexed, mirnas, tmp_path):
+    """seed_share is the share of the experiment's bound sites that hold the query's 7mer-m8 seed match; an index
+    built before the seed table existed still ranks, with the evidence unknown (NaN, empty in the TSV)."""
+    from rnalabel.data.sequence import reverse_complement
+
+    d, sites = indexed
+    b = load_model(d)
+    q = mirnas.subset([0, 1, 2])
+    r = rank(b, q, top=None)
+    seqs = list(sites.sequences)
+    for row in r.rows:
+        qseq = q.sequences[list(q.ids).index(row["id"])]
+        j = list(sites.label_names).index(row["experiment"])
+        word = reverse_complement(qseq[1:8])
+        want = np.mean([word in s for s, y in zip(seqs, sites.labels[:, j], strict=True) if y == 1])
+        assert row["seed_share"] == pytest.approx(want, abs=1e-6)
+        assert np.isfinite(row["seed_z"])
+    b.artifacts.pop(INDEX_SEEDS)
+    old = rank(b, q, top=2)
+    assert all(np.isnan(x["seed_share"]) and np.isnan(x["seed_z"]) for x in old.rows)
+    assert [x["protein"] for x in old.rows] == [x["protein"] for x in rank(load_model(d), q, top=2).rows]
+    line = old.to_tsv(tmp_path / "old.tsv").read_text().splitlines()[1].split("\t")
+    assert line[6:8] == ["", ""]

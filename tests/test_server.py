@@ -81,7 +81,9 @@ def test_explain_and_rank(served):
     assert r.status_code == 200, r.text
     assert [p["rank"] for p in r.json()["queries"]["hsa-miR-451a"]] == [1, 2]
     r = served.post("/rank", json={"model": "mirbp", "sequence": "UAGCUUAUCAGACUGAUGUUGA", "sites": 1})
-    assert len(r.json()["queries"]["query"][0]["sites"]) == 1
+    top = r.json()["queries"]["query"][0]
+    assert len(top["sites"]) == 1
+    assert 0 <= top["seed_share"] <= 1 and isinstance(top["seed_z"], float)  # seed-match evidence
 
 
 @pytest.mark.parametrize("path, body, status, words", [

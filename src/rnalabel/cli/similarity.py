@@ -82,12 +82,14 @@ def rank(
     shown = ranking.ids[:10]
     for qid in shown:
         t = Table(title=qid, title_justify="left")
-        for col in ("rank", "protein", "score (z)", "cosine", "experiment", "nearest site"):
+        for col in ("rank", "protein", "score (z)", "cosine", "experiment", "seed sites", "seed z", "nearest site"):
             t.add_column(col)
         for r in (r for r in ranking.rows if r["id"] == qid):
             near = f"{r['sites'][0][0]} ({r['sites'][0][1]:.3f})" if r["sites"] else "-"
             cos = "-" if r["cosine"] != r["cosine"] else f"{r['cosine']:.3f}"
-            t.add_row(str(r["rank"]), r["protein"], f"{r['score']:.2f}", cos, r["experiment"], near)
+            share, sz = r.get("seed_share", float("nan")), r.get("seed_z", float("nan"))
+            t.add_row(str(r["rank"]), r["protein"], f"{r['score']:.2f}", cos, r["experiment"],
+                      "-" if share != share else f"{100 * share:.1f} %", "-" if sz != sz else f"{sz:.1f}", near)
         out_console.print(t)
     if len(ranking.ids) > len(shown):
         out_console.print(f"... and {len(ranking.ids) - len(shown)} more miRNAs" + (f" in {out}" if out else ""))

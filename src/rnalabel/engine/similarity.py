@@ -14,6 +14,14 @@ count. So each experiment's score is then **calibrated** against composition-mat
 dinucleotide shuffles of query-like sequences (the ``null`` set given at build time), and the query's score is
 the z-score ``(s_j - mean_j) / sd_j`` of those controls. An experiment wins by being closer to the query than to
 its shuffles, not by having many sites. :func:`rank` ranks proteins by the best z of their experiments.
+
+Seed-match evidence (reported beside the rank, never used for it): the index also stores, per experiment, the share
+of its bound sites that hold each 7-mer (``index.seed_matches``, 4**7 x K). For a miRNA-like query, ``seed_share``
+is the share of the experiment's sites that hold its 7mer-m8 seed match (the reverse complement of nucleotides
+2-8, what an AGO-loaded miRNA pairs with), and ``seed_z`` that share against the same share for 30 dinucleotide
+shuffles of the query: the canonical targeting rule as a check on what the embedding says. On the AGO sites we hold
+it is a weak signal (benchmarks/results/deepmirbp_reference.md: a miRNA's seed match is enriched in some AGO
+experiment for a third of 399 AGO-bound miRNAs).
 """
 
 from __future__ import annotations
@@ -40,6 +48,12 @@ INDEX_SITES = "index.site_ids"
 INDEX_OFFSETS = "index.offsets"
 INDEX_NULL = "index.null"
 INDEX_CENTER = "index.center"
+INDEX_SEEDS = "index.seed_matches"
+
+#: length of the seed match counted in the sites (7mer-m8: pairs with miRNA nucleotides 2-8)
+SEED_K = 7
+#: dinucleotide shuffles of a query behind its seed_z
+SEED_SHUFFLES = 30
 
 
 def _faiss():
@@ -90,6 +104,30 @@ class SiteIndex:
     null_sd: np.ndarray
     center: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    seed_table: np.ndarray | None = None
+
+    def seed_evidence(self, queries: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """(seed_share (Q, K), seed_z (Q, K)) of the queries' 7mer-m8 seed matches in each experiment's sites (module
+        docstring); NaN where the index has no seed table (built before it existed) or a query has no seed (shorter
+        than 8 nt, or N in nucleotides 2-8)."""
+        q, k = len(queries), len(self.experiments)
+        share = np.full((q, k), np.nan)
+        z = np.full((q, k), np.nan)
+        if self.seed_table is None or q == 0:
+            return share, z
+        shuf = shuffle_tokens(queries.tokens, queries.lengths, n=SEED_SHUFFLES, seed=0)
+        for i in range(q):
+            code = seed_code(queries.tokens[i], int(queries.lengths[i]))
+            if code is None:
+                continue
+            share[i] = self.seed_table[code]
+            ctrl = [c for c in (seed_code(shuf[r, i], int(queries.lengths[i])) for r in range(SEED_SHUFFLES))
+                    if c is not None]
+            if not ctrl:
+                continue
+            c = self.seed_table[ctrl]
+            z[i] = (share[i] - c.mean(axis=0)) / np.maximum(c.std(axis=0), 1e-4)
+        return share, z
 
     @property
     def sizes(self) -> np.ndarray:
@@ -159,6 +197,55 @@ class SiteIndex:
         si.vectors = np.ascontiguousarray(si.unit(vectors[order]))
         si.meta["order"] = order
         return si
+
+
+def seed_code(tokens: np.ndarray, length: int) -> int | None:
+    """Index (base 4, A C G U = 0..3) of the 7mer-m8 seed match of a miRNA's tokens: the reverse complement of
+    nucleotides 2-8. None if the RNA is shorter than 8 nt or has N there."""
+    if length < SEED_K + 1:
+        return None
+    seed = np.asarray(tokens[1:SEED_K + 1], dtype=np.int64)
+    if np.any(seed > 3):
+        return None
+    code = 0
+    for t in (3 - seed)[::-1]:  # complement is 3 - token (A<->U, C<->G); reversed
+        code = code * 4 + int(t)
+    return code
+
+
+def kmer_presence(tokens: np.ndarray, bound: np.ndarray, k: int = SEED_K, chunk: int = 100_000) -> np.ndarray:
+    """(4**k, K) float32: share of each experiment's bound sites holding each k-mer at least once (k-mers with N or
+    padding skipped), counted ``chunk`` sites at a time.
+
+    Parameters
+    ----------
+    tokens : numpy.ndarray, shape=(N, L)
+        Nucleotide tokens (A C G U = 0..3, anything else skipped).
+    bound : numpy.ndarray, shape=(N, K)
+        True where site i is bound in experiment j.
+    """
+    import scipy.sparse as sp
+
+    n, w = tokens.shape
+    bound = np.asarray(bound, dtype=np.float32)
+    counts = np.zeros((4 ** k, bound.shape[1]), dtype=np.float64)
+    if w >= k:
+        for a in range(0, n, chunk):
+            tok = tokens[a:a + chunk].astype(np.int64)
+            ok = (tok >= 0) & (tok < 4)
+            code = np.zeros((len(tok), w - k + 1), np.int64)
+            good = np.ones((len(tok), w - k + 1), bool)
+            for i in range(k):
+                part = slice(i, w - k + 1 + i)
+                code = code * 4 + np.where(ok[:, part], tok[:, part], 0)
+                good &= ok[:, part]
+            rows = np.repeat(np.arange(len(tok)), w - k + 1)[good.ravel()]
+            x = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, code.ravel()[good.ravel()])),
+                              shape=(len(tok), 4 ** k))
+            x.sum_duplicates()
+            x.data[:] = 1.0
+            counts += np.asarray((x.T @ sp.csr_matrix(bound[a:a + chunk])).todense())
+    return (counts / np.maximum(bound.sum(axis=0), 1)[None, :]).astype(np.float32)
 
 
 def _topk_mean(sims: np.ndarray) -> np.ndarray:
@@ -336,6 +423,9 @@ def build_index(
     bundle.artifacts[INDEX_NULL] = Artifact(np.stack([si.null_mean, si.null_sd]).astype(np.float64), "npy",
                                             "per-experiment mean and sd of the shuffled controls' scores")
     bundle.artifacts[INDEX_META] = Artifact(meta, "json", "experiments, proteins and how the index was built")
+    bundle.artifacts[INDEX_SEEDS] = Artifact(kmer_presence(sites.tokens[used], pos[used]), "npy",
+                                             f"share of each experiment's bound sites holding each {SEED_K}-mer "
+                                             "(seed-match evidence)")
     if si.center is not None:
         bundle.artifacts[INDEX_CENTER] = Artifact(si.center.astype(np.float32), "npy",
                                                   "mean site embedding, subtracted before the cosine")
@@ -363,7 +453,10 @@ def load_index(bundle: Bundle) -> SiteIndex:
         experiments = list(meta["experiments"])
         center = (np.asarray(bundle.artifacts[INDEX_CENTER].value, dtype=np.float32)
                   if INDEX_CENTER in bundle.artifacts else None)
-        ok = (center is None or center.shape == (d,)) and (len(offsets) == len(experiments) + 1 and offsets[0] == 0 and offsets[-1] == n
+        seeds = (np.asarray(bundle.artifacts[INDEX_SEEDS].value, dtype=np.float32)
+                 if INDEX_SEEDS in bundle.artifacts else None)
+        ok = (seeds is None or seeds.shape == (4 ** SEED_K, len(experiments))) and (
+              center is None or center.shape == (d,)) and (len(offsets) == len(experiments) + 1 and offsets[0] == 0 and offsets[-1] == n
               and np.all(np.diff(offsets) >= 0) and null.shape == (2, len(experiments)) and len(site_ids) == n)
     except (RuntimeError, KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"the similarity index is damaged ({exc}).", remedy="rebuild it.") from None
@@ -372,7 +465,8 @@ def load_index(bundle: Bundle) -> SiteIndex:
                          remedy="rebuild it with `rnalabel index`.")
     return SiteIndex(vectors=vectors, offsets=offsets, experiments=experiments,
                      proteins={e: list(v) for e, v in meta["proteins"].items()}, site_ids=site_ids,
-                     k=int(meta["k"]), null_mean=null[0], null_sd=null[1], center=center, meta=meta)
+                     k=int(meta["k"]), null_mean=null[0], null_sd=null[1], center=center, meta=meta,
+                     seed_table=seeds)
 
 
 @dataclass
@@ -384,7 +478,8 @@ class Ranking:
     ids : list of str
     rows : list of dict
         One per (query, rank): ``id``, ``rank``, ``protein``, ``score`` (z against shuffles), ``cosine`` (top-k
-        mean), ``experiment`` (the best of the protein's experiments), ``sites`` (nearest site ids with cosine).
+        mean), ``experiment`` (the best of the protein's experiments), ``sites`` (nearest site ids with cosine),
+        ``seed_share`` and ``seed_z`` (seed-match evidence in that experiment's sites; NaN where unknown).
     experiment_z : numpy.ndarray, shape=(Q, K)
     experiments : list of str
     """
@@ -395,12 +490,18 @@ class Ranking:
     experiments: list[str]
 
     def to_tsv(self, path: str | os.PathLike) -> Path:
-        """Write a TSV atomically: id, rank, protein, score, cosine, experiment, nearest_sites."""
-        lines = ["\t".join(["id", "rank", "protein", "score", "cosine", "experiment", "nearest_sites"])]
+        """Write a TSV atomically: id, rank, protein, score, cosine, experiment, seed_share, seed_z, nearest_sites
+        (unknown values are empty)."""
+        def num(x) -> str:
+            return "" if x is None or x != x else f"{x:.4g}"
+
+        lines = ["\t".join(["id", "rank", "protein", "score", "cosine", "experiment", "seed_share", "seed_z",
+                            "nearest_sites"])]
         for r in self.rows:
             sites = ",".join(f"{s}:{c:.3f}" for s, c in r["sites"])
-            lines.append("\t".join([r["id"], str(r["rank"]), r["protein"], f"{r['score']:.4g}",
-                                    f"{r['cosine']:.4g}", r["experiment"], sites or "-"]))
+            lines.append("\t".join([r["id"], str(r["rank"]), r["protein"], f"{r['score']:.4g}", num(r["cosine"]),
+                                    r["experiment"], num(r.get("seed_share")), num(r.get("seed_z")),
+                                    sites or "-"]))
         path = Path(path)
         with atomic_path(path) as tmp:
             tmp.write_text("\n".join(lines) + "\n")
@@ -448,6 +549,7 @@ def rank(
     if isinstance(n_sites, bool) or not isinstance(n_sites, int) or n_sites < 0:
         raise InputError(f"n_sites must be a whole number of at least 0, got {n_sites!r}.")
     z, raw, sims, rows, index = site_scores(bundle, queries, index=index, batch_size=batch_size)
+    seed_share, seed_z = index.seed_evidence(queries)
     proteins = sorted({p for ps in index.proteins.values() for p in ps})
     members = {p: [j for j, e in enumerate(index.experiments) if p in index.proteins[e]] for p in proteins}
     out = []
@@ -462,5 +564,6 @@ def rank(
             near = [(index.site_ids[int(s)], float(c)) for s, c in zip(rows[q, j, :n_sites], sims[q, j, :n_sites],
                                                                     strict=True) if s >= 0]
             out.append({"id": qid, "rank": r, "protein": p, "score": score, "cosine": float(raw[q, j]),
-                        "experiment": index.experiments[j], "sites": near})
+                        "experiment": index.experiments[j], "sites": near,
+                        "seed_share": float(seed_share[q, j]), "seed_z": float(seed_z[q, j])})
     return Ranking(ids=[str(i) for i in queries.ids], rows=out, experiment_z=z, experiments=index.experiments)

@@ -83,6 +83,9 @@ class RankedProtein(BaseModel):
     cosine: float | None
     experiment: str
     sites: list[tuple[str, float]]
+    seed_share: float | None = Field(None, description="Share of the experiment's sites holding the query's 7mer-m8 "
+                                     "seed match (null: unknown).")
+    seed_z: float | None = Field(None, description="seed_share against 30 dinucleotide shuffles of the query.")
 
 
 class RankResponse(BaseModel):
