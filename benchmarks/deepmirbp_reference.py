@@ -40,7 +40,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from deepmirbp import AGO, ago_ranks, binary_metrics  # noqa: E402
@@ -48,28 +47,10 @@ from rbp31 import git_commit, peak_rss_mb, write_result  # noqa: E402
 
 from rnalabel.data.sequence import decode, encode, reverse_complement  # noqa: E402
 from rnalabel.data.shuffle import shuffle_tokens  # noqa: E402
+from rnalabel.engine.similarity import kmer_presence  # noqa: E402
 from rnalabel.io.binding_sites import build_binding_sites, build_mirna_binding  # noqa: E402
 
 KINDS = ("7mer-m8", "8mer", "miRNA 7-mers")
-
-
-def kmer_presence(tokens: np.ndarray, bound: np.ndarray, k: int) -> np.ndarray:
-    """(4**k, K): share of each experiment's bound sites holding each k-mer at least once (N and padding skipped)."""
-    n, w = tokens.shape
-    tok = tokens.astype(np.int64)
-    ok = tok < 4
-    code = np.zeros((n, w - k + 1), np.int64)
-    good = np.ones((n, w - k + 1), bool)
-    for i in range(k):
-        part = slice(i, w - k + 1 + i)
-        code = code * 4 + np.where(ok[:, part], tok[:, part], 0)
-        good &= ok[:, part]
-    rows = np.repeat(np.arange(n), w - k + 1)[good.ravel()]
-    x = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, code.ravel()[good.ravel()])), shape=(n, 4 ** k))
-    x.sum_duplicates()
-    x.data[:] = 1.0
-    b = bound.astype(np.float32)
-    return np.asarray((x.T @ sp.csr_matrix(b)).todense()) / np.maximum(b.sum(axis=0), 1)
 
 
 def code_of(word: str) -> int:
