@@ -61,7 +61,10 @@ def rank(
     name: str = typer.Option("new_protein", "--name", help="Name of the protein given by --pssm/--structure."),
     neighbours: int = typer.Option(3, "--neighbours", help="Proteins with data a new protein is scored through."),
 ) -> None:
-    """Rank RNA-binding proteins for each miRNA by how its embedding resembles their binding sites."""
+    """Rank RNA-binding proteins for each miRNA by how its embedding resembles their binding sites.
+
+    Also listed, not used for the rank: seed sites (share of the sites holding the 7mer-m8 seed match) and seed z.
+    """
     from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
     from rnalabel.errors import InputError
     from rnalabel.runs import rank_run
