@@ -205,7 +205,7 @@ def seed_code(tokens: np.ndarray, length: int) -> int | None:
     if length < SEED_K + 1:
         return None
     seed = np.asarray(tokens[1:SEED_K + 1], dtype=np.int64)
-    if np.any(seed > 3):
+    if np.any((seed < 0) | (seed > 3)):
         return None
     code = 0
     for t in (3 - seed)[::-1]:  # complement is 3 - token (A<->U, C<->G); reversed
