@@ -351,7 +351,7 @@ def rank_run(
                 mine = [r for r in ranking.rows if r["id"] == qid] + [
                     {"id": qid, "protein": z["protein"], "score": z["score"], "cosine": float("nan"),
                      "experiment": "zero-shot via " + ",".join(f"{p}({c:.2f})" for p, c, _ in z["neighbours"]),
-                     "sites": []} for z in extra if z["id"] == qid]
+                     "sites": [], "seed_share": float("nan"), "seed_z": float("nan")} for z in extra if z["id"] == qid]
                 mine.sort(key=lambda r: (-r["score"], r["protein"]))
                 for k, r in enumerate(mine[: top or len(mine)], start=1):
                     rows.append({**r, "rank": k})

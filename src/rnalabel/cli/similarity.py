@@ -90,7 +90,7 @@ def rank(
         for r in (r for r in ranking.rows if r["id"] == qid):
             near = f"{r['sites'][0][0]} ({r['sites'][0][1]:.3f})" if r["sites"] else "-"
             cos = "-" if r["cosine"] != r["cosine"] else f"{r['cosine']:.3f}"
-            share, sz = r.get("seed_share", float("nan")), r.get("seed_z", float("nan"))
+            share, sz = r["seed_share"], r["seed_z"]
             t.add_row(str(r["rank"]), r["protein"], f"{r['score']:.2f}", cos, r["experiment"],
                       "-" if share != share else f"{100 * share:.1f} %", "-" if sz != sz else f"{sz:.1f}", near)
         out_console.print(t)

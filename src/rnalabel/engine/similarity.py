@@ -492,15 +492,15 @@ class Ranking:
     def to_tsv(self, path: str | os.PathLike) -> Path:
         """Write a TSV atomically: id, rank, protein, score, cosine, experiment, seed_share, seed_z, nearest_sites
         (unknown values are empty)."""
-        def num(x) -> str:
-            return "" if x is None or x != x else f"{x:.4g}"
+        def num(x: float) -> str:
+            return "" if x != x else f"{x:.4g}"
 
         lines = ["\t".join(["id", "rank", "protein", "score", "cosine", "experiment", "seed_share", "seed_z",
                             "nearest_sites"])]
         for r in self.rows:
             sites = ",".join(f"{s}:{c:.3f}" for s, c in r["sites"])
             lines.append("\t".join([r["id"], str(r["rank"]), r["protein"], f"{r['score']:.4g}", num(r["cosine"]),
-                                    r["experiment"], num(r.get("seed_share")), num(r.get("seed_z")),
+                                    r["experiment"], num(r["seed_share"]), num(r["seed_z"]),
                                     sites or "-"]))
         path = Path(path)
         with atomic_path(path) as tmp:

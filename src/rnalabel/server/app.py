@@ -239,12 +239,12 @@ def do_rank(store: ModelStore, req: RankRequest, limits: Limits, mirbase: str | 
         out.setdefault(row["id"], []).append(RankedProtein(
             rank=row["rank"], protein=row["protein"], score=row["score"],
             cosine=None if row["cosine"] != row["cosine"] else row["cosine"], experiment=row["experiment"],
-            sites=row["sites"], seed_share=_finite(row.get("seed_share")), seed_z=_finite(row.get("seed_z"))))
+            sites=row["sites"], seed_share=_finite(row["seed_share"]), seed_z=_finite(row["seed_z"])))
     return RankResponse(model=req.model, queries=out)
 
 
-def _finite(x: float | None) -> float | None:
-    return None if x is None or not np.isfinite(x) else float(x)
+def _finite(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(x)
 
 
 def create_app(model_dirs: list[str | os.PathLike], *, limits: Limits | None = None,
