@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rnalabel.engine.lm_pretrain import PretrainSettings, mask_batch, pretrain
-from rnalabel.errors import InputError, ModelFileError
+from rnalabel.errors import ConfigError, InputError, ModelFileError
 from rnalabel.io.lm import load_lm, save_lm
 from rnalabel.models.rnalm import RNALM, VOCAB, LMConfig, encode_rna
 
@@ -172,3 +172,36 @@ def test_review_fixes_vocabularies_checksums_configs_and_splits(tmp_path, corpus
     assert c.val.shape[0] > 0 and not any(bytes(r) in train for r in c.val)  # no RNA on both sides
     m = evaluate_arrays(np.full((3, 2), np.nan), np.zeros((3, 2))).averages
     assert all(np.isnan(m[k]) for k in PAPER_METRICS.values())
+
+
+def test_length_batches_cover_the_epoch_once_and_trim_padding():
+    from rnalabel.engine.lm_pretrain import TOKEN_IDS, EpochSlices, LengthBatches, trim_batch
+
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(3, 40, size=500)
+    items = EpochSlices(500, 300, seed=1)
+    batches = LengthBatches(items, lengths, batch_size=16, pool=4)
+    for epoch in (0, 1):
+        batches.set_epoch(epoch)
+        got = [i for b in batches for i in b]
+        items.set_epoch(epoch)
+        assert sorted(got) == sorted(items) and len(list(batches)) == len(batches) == 19
+    batches.set_epoch(0)
+    first = list(batches)
+    batches.set_epoch(0)
+    assert list(batches) == first  # a function of (seed, epoch): a resumed run sees the same batches
+    spread = np.mean([np.ptp(lengths[np.asarray(b)]) for b in first])
+    assert spread < 0.5 * np.ptp(lengths)  # sorted pools: far tighter than random batches
+    pad = TOKEN_IDS["[PAD]"]
+    rows = [torch.tensor([2, 5, 6, 3, pad, pad, pad]), torch.tensor([2, 5, 3, pad, pad, pad, pad])]
+    assert trim_batch(rows, multiple=1).tolist() == [[2, 5, 6, 3], [2, 5, 3, pad]]
+    assert trim_batch(rows, multiple=3).tolist() == [[2, 5, 6, 3, pad, pad], [2, 5, 3, pad, pad, pad]]
+    assert trim_batch(rows).shape == (2, 7)  # never wider than the rows
+
+
+def test_bucketed_pretraining_trains_and_the_setting_is_checked(corpus, tmp_path):
+    settings = PretrainSettings(epochs=1, steps_per_epoch=3, batch_size=8, val_fraction=0.1, precision="32")
+    lm, report = pretrain([corpus], tmp_path / "b", config=TINY, settings=settings, progress=False)
+    assert len(report.history) == 1 and report.val_perplexity > 1
+    with pytest.raises(ConfigError, match="bucket_batches"):
+        PretrainSettings(bucket_batches="yes")

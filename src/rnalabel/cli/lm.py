@@ -29,6 +29,8 @@ def pretrain_cmd(
     max_length: int = typer.Option(128, "--max-length", help="Longest RNA piece in nt (longer ones are cut)."),
     precision: str = typer.Option("auto", "--precision", help="auto, 32 or bf16-mixed."),
     seed: int = typer.Option(0, "--seed"),
+    bucket: bool = typer.Option(True, "--bucket/--no-bucket",
+                                help="Batches of similar length, trimmed to their longest RNA (faster, same model kind)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished LM in --out."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
@@ -41,7 +43,8 @@ def pretrain_cmd(
     config = LMConfig(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
                       intermediate_size=4 * hidden, max_position_embeddings=max_length + 2)
     settings = PretrainSettings(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, lr=lr,
-                                max_sequences=max_sequences, precision=precision, seed=seed)
+                                max_sequences=max_sequences, precision=precision, seed=seed,
+                                bucket_batches=bucket)
     try:
         lm, report = pretrain(corpora, out, config=config, settings=settings, resume=resume, overwrite=overwrite,
                               progress=progress, device=device)
