@@ -199,9 +199,37 @@ def test_length_batches_cover_the_epoch_once_and_trim_padding():
     assert trim_batch(rows).shape == (2, 7)  # never wider than the rows
 
 
-def test_bucketed_pretraining_trains_and_the_setting_is_checked(corpus, tmp_path):
-    settings = PretrainSettings(epochs=1, steps_per_epoch=3, batch_size=8, val_fraction=0.1, precision="32")
-    lm, report = pretrain([corpus], tmp_path / "b", config=TINY, settings=settings, progress=False)
-    assert len(report.history) == 1 and report.val_perplexity > 1
+@pytest.mark.parametrize("bucket", [True, False])
+def test_each_epoch_trains_on_other_batches(tmp_path, monkeypatch, bucket):
+    import rnalabel.engine.lm_pretrain as lmp
+
+    rng = np.random.default_rng(0)  # 4-32 nt: the corpus's widest row is 34 tokens
+    varied = tmp_path / "varied.fa"
+    varied.write_text("".join(f">v{i}\n{''.join(rng.choice(list('ACGU'), rng.integers(4, 33)))}\n" for i in range(300)))
+    seen: list[torch.Tensor] = []
+    real = lmp.mask_batch
+
+    def recording(ids, **k):
+        seen.append(ids.clone())
+        return real(ids, **k)
+
+    monkeypatch.setattr(lmp, "mask_batch", recording)
+    settings = PretrainSettings(epochs=2, steps_per_epoch=6, batch_size=8, val_fraction=0.1, precision="32",
+                                bucket_batches=bucket)
+    lm, report = pretrain([varied], tmp_path / "b", config=TINY, settings=settings, progress=False)
+    assert len(report.history) == 2 and report.val_perplexity > 1
+    n_val = (len(seen) - 12) // 2  # per epoch: 6 training steps, then the validation batches
+    first, second = seen[:6], seen[6 + n_val:12 + n_val]
+    rows = [sorted(map(tuple, b.tolist())) for b in first], [sorted(map(tuple, b.tolist())) for b in second]
+    assert rows[0] != rows[1]  # the sampler's epoch is set (by Lightning), so epoch 2 draws other sequences
+    widths = [b.shape[1] for b in first + second]
+    if bucket:  # each batch as wide as its longest row, rounded up to 8 columns (at most the corpus's 34)
+        assert all(w == min(34, -(-int((b != 0).sum(1).max()) // 8) * 8) for w, b in zip(widths, first + second, strict=True))
+        assert min(widths) < 34
+    else:
+        assert set(widths) == {34}
+
+
+def test_bucket_setting_is_checked():
     with pytest.raises(ConfigError, match="bucket_batches"):
         PretrainSettings(bucket_batches="yes")

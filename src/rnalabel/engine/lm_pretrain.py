@@ -227,24 +227,27 @@ class LengthBatches(torch.utils.data.Sampler):
     Every item of the epoch is in exactly one batch, so an epoch sees what it would see unbucketed."""
 
     def __init__(self, items: EpochSlices, lengths: np.ndarray, batch_size: int, pool: int = 64) -> None:
-        self.items, self.lengths, self.batch_size, self.pool = items, np.asarray(lengths), batch_size, pool
+        # named ``sampler``: Lightning sets the epoch of ``dataloader.batch_sampler.sampler``, not of the batch sampler
+        self.sampler, self.lengths, self.batch_size, self.pool = items, np.asarray(lengths), batch_size, pool
 
     def set_epoch(self, epoch: int) -> None:
-        self.items.set_epoch(epoch)
+        self.sampler.set_epoch(epoch)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.items) / self.batch_size)
+        return math.ceil(len(self.sampler) / self.batch_size)
 
-    def __iter__(self):
-        idx = np.fromiter(iter(self.items), dtype=np.int64, count=len(self.items))
+    def __iter__(self):  # a generator: nothing is drawn before the first batch is asked for, and Lightning
+        # sets the epoch between creating the DataLoader's iterator and asking for the first batch on a resume
+        idx = np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.sampler))
         step = self.batch_size * self.pool
         batches = []
         for a in range(0, len(idx), step):
             chunk = idx[a:a + step]
             chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
             batches.extend(chunk[b:b + self.batch_size] for b in range(0, len(chunk), self.batch_size))
-        order = np.random.default_rng([self.items.seed, self.items.epoch, 1]).permutation(len(batches))
-        return iter([batches[i].tolist() for i in order])
+        order = np.random.default_rng([self.sampler.seed, self.sampler.epoch, 1]).permutation(len(batches))
+        for i in order:
+            yield batches[i].tolist()
 
 
 def trim_batch(rows: list[torch.Tensor], multiple: int = 8) -> torch.Tensor:
