@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnalabel.data import write_text_atomic
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_CORPORA = [ROOT.parent / "shared" / "data" / "mirbase" / "hairpin.fa",
@@ -97,7 +99,7 @@ def main() -> None:
               f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}; "
               f"load average {load:.1f} at the end (other work on these cores slows both arms alike); "
               f"{(time.time() - t0) / 60:.1f} min; {time.strftime('%Y-%m-%d %H:%M')}.", ""]
-    Path(args.out).write_text("\n".join(lines))
+    write_text_atomic(args.out, "\n".join(lines))
     print(f"wrote {args.out}")
 
 
