@@ -15,8 +15,9 @@ Methods:
 * ``MMLmiRLocNet``: the ``mmlmirlocnet`` recipe (k-mer + word2vec, consensus/specific fusion);
 * ablations: each view alone through the same fusion, and both views without fusion (``fusion: false``);
 * with ``--lm LM_DIR``: the third, semantic view (the hidden states of rnalabel's own pretrained RNA language
-  model, 105 positions), the three views together, the LM view alone, and the same with an untrained LM of the
-  same size (does pretraining help?).
+  model, 105 positions), the three views together, the LM view alone, the LM view paired with each of the others,
+  the three views without fusion, and the three views with an untrained LM of the same size (does pretraining
+  help?).
 
 Published figures (paper Table III, its own 538-miRNA set, not public): quoted, not comparable.
 
@@ -108,6 +109,8 @@ def methods(seed: int, lm: str | None = None) -> dict[str, Recipe | str]:
         out.update({
             "MMLmiRLocNet (k-mer + word2vec + LM)": three,
             "LM view alone (fusion)": replace(base, views={"lm": view}),
+            "k-mer + LM (fusion)": replace(base, views={"kmer": base.views["kmer"], "lm": view}),
+            "word2vec + LM (fusion)": replace(base, views={"w2v": base.views["w2v"], "lm": view}),
             "k-mer + word2vec + untrained LM of the same size": replace(
                 base, views={**base.views, "lm": {**view, "random_init": True}}),
             "k-mer + word2vec + LM, no fusion": replace(three, params={**base.params, "fusion": False}),
