@@ -28,9 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rnalabel.data import write_text_atomic
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from rbp31 import git_commit, reproduce_footer  # noqa: E402
+
+from rnalabel.data import write_text_atomic  # noqa: E402
+
 ROOT = HERE.parent
 DEFAULT_CORPORA = [ROOT.parent / "shared" / "data" / "mirbase" / "hairpin.fa",
                    ROOT.parent / "shared" / "data" / "mirbase" / "mature.fa"]
@@ -65,7 +68,8 @@ def main() -> None:
     missing = [p for p in args.corpora if not Path(p).exists()]
     if missing:
         sys.exit(f"corpus not found: {missing[0]} (give --corpora)")
-    t0 = time.time()
+    t0 = time.perf_counter()
+    commit = git_commit()
     runs: dict[bool, list[dict]] = {False: [], True: []}
     for _ in range(args.repeats):
         for bucket in (False, True):
@@ -95,10 +99,9 @@ def main() -> None:
         lines.append(f"| {names[b]} | {med(b, 'tokens_per_second'):,.0f} | {med(b, 'wall'):.1f} | "
                      f"{med(b, 'val_accuracy'):.3f} | {med(b, 'val_perplexity'):.3f} | {med(b, 'rss_mib'):.0f} |")
     lines += ["", f"Speed-up: {med(True, 'tokens_per_second') / med(False, 'tokens_per_second'):.2f}x.", "",
-              "## Reproduce", "", "```", "python benchmarks/lm_speed.py --out benchmarks/results/lm_speed.md", "```", "",
               f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}; "
-              f"load average {load:.1f} at the end (other work on these cores slows both arms alike); "
-              f"{(time.time() - t0) / 60:.1f} min; {time.strftime('%Y-%m-%d %H:%M')}.", ""]
+              f"load average {load:.1f} at the end (other work on these cores slows both arms alike).",
+              *reproduce_footer(commit, t0)]
     write_text_atomic(args.out, "\n".join(lines))
     print(f"wrote {args.out}")
 
