@@ -157,3 +157,9 @@ def test_lm_commands(tmp_path, demo_small):
     assert invoke(*args).exit_code == 2  # a finished LM is not replaced without --overwrite
     r = invoke("lm", "info", tmp_path)
     assert r.exit_code == 2 and "model.safetensors is missing" in r.output
+    held = tmp_path / "held.fa"
+    held.write_text("".join(f">h{i}\n{s}\n" for i, s in enumerate(demo_small.sequences[:10])))
+    r = invoke(*args[:4], tmp_path / "lm2", *args[5:], "--exclude", held)
+    assert r.exit_code == 0 and "10 excluded" in r.output, r.output
+    r = invoke(*args[:4], tmp_path / "lm3", *args[5:], "--exclude", tmp_path / "missing.fa")
+    assert r.exit_code == 2 and "missing.fa" in r.output and not (tmp_path / "lm3").exists()

@@ -170,6 +170,18 @@ def test_review_fixes_vocabularies_checksums_configs_and_splits(tmp_path, corpus
     c = read_corpus([corpus], max_nucleotides=30, val_fraction=0.1, seed=0)
     train = {bytes(r) for r in c.train}
     assert c.val.shape[0] > 0 and not any(bytes(r) in train for r in c.val)  # no RNA on both sides
+    held = tmp_path / "held_out.fa"  # 40 of the corpus's RNAs (one in lower case and DNA letters), and one new one
+    seqs = [line for line in corpus.read_text().splitlines() if not line.startswith(">")]
+    held.write_text("".join(f">t{i}\n{s}\n" for i, s in enumerate(seqs[:39]))
+                    + f">t39\n{seqs[39].lower().replace('u', 't')}\n>new\nACGUACGUACGU\n")
+    cx = read_corpus([corpus], max_nucleotides=200, val_fraction=0.1, seed=0, exclude=[held])
+    kept = {bytes(r) for r in np.concatenate([cx.train, cx.val])}
+    gone = read_corpus([held], max_nucleotides=200, val_fraction=0.0, seed=0).train
+    assert cx.info["excluded"] == 40 and cx.info["distinct"] - 40 == len(kept)
+    assert not any(bytes(r) in kept for r in gone)  # no held-out RNA is left, on either side
+    assert cx.info["exclude_files"][0]["sequences"] == 41
+    with pytest.raises(InputError, match="once 300 excluded ones are dropped"):
+        read_corpus([corpus], max_nucleotides=200, val_fraction=0.1, seed=0, exclude=[corpus])
     m = evaluate_arrays(np.full((3, 2), np.nan), np.zeros((3, 2))).averages
     assert all(np.isnan(m[k]) for k in PAPER_METRICS.values())
 

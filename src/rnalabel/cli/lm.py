@@ -31,6 +31,9 @@ def pretrain_cmd(
     seed: int = typer.Option(0, "--seed"),
     bucket: bool = typer.Option(True, "--bucket/--no-bucket",
                                 help="Batches of similar length, trimmed to their longest RNA (faster, same model kind)."),
+    exclude: list[Path] = typer.Option(None, "--exclude", metavar="FILE",
+                                       help="Leave out every RNA that is also in FILE (e.g. a benchmark's test part); "
+                                            "repeatable."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished LM in --out."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
@@ -47,13 +50,14 @@ def pretrain_cmd(
                                 bucket_batches=bucket)
     try:
         lm, report = pretrain(corpora, out, config=config, settings=settings, resume=resume, overwrite=overwrite,
-                              progress=progress, device=device)
+                              progress=progress, device=device, exclude=exclude or ())
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]; the last finished epoch is kept in "
                       f"{out}/checkpoint: run the same command with --resume to go on.", highlight=False)
         raise typer.Exit(code=130) from None
     c = report.corpus
-    out_console.print(f"corpus: {c['sequences_read']:,} sequences read, {c['distinct']:,} distinct, {c['used']:,} used "
+    out_console.print(f"corpus: {c['sequences_read']:,} sequences read, {c['distinct']:,} distinct, "
+                      + (f"{c['excluded']:,} excluded, " if c.get("excluded") else "") + f"{c['used']:,} used "
                       f"({c['val']:,} for validation), {c['nucleotides']:,} nt", highlight=False)
     out_console.print(f"validation: masked-token accuracy {report.val_accuracy:.3f}, perplexity "
                       f"{report.val_perplexity:.2f}; {report.tokens_per_second:,.0f} tokens/s; {report.seconds:.0f} s"

@@ -132,9 +132,11 @@ class Corpus:
 
 
 def read_corpus(paths: Sequence[str | os.PathLike], *, max_nucleotides: int, val_fraction: float, seed: int,
-                max_sequences: int | None = None) -> Corpus:
-    """Read and deduplicate the corpora, keep a seeded ``val_fraction`` of the distinct RNAs for validation, and cut
-    both parts into pieces of at most ``max_nucleotides`` (``max_sequences`` samples the training pieces)."""
+                max_sequences: int | None = None, exclude: Sequence[str | os.PathLike] = ()) -> Corpus:
+    """Read and deduplicate the corpora, drop every RNA that also occurs in an ``exclude`` file (e.g. the test
+    parts of the benchmarks the LM will later serve, so that no test RNA is ever seen, not even without labels),
+    keep a seeded ``val_fraction`` of the distinct RNAs for validation, and cut both parts into pieces of at most
+    ``max_nucleotides`` (``max_sequences`` samples the training pieces)."""
     from rnalabel.io import read_input
 
     if not paths:
@@ -145,8 +147,15 @@ def read_corpus(paths: Sequence[str | os.PathLike], *, max_nucleotides: int, val
         ds = read_input(p)
         files.append({"path": str(p), "sequences": len(ds), "bytes": Path(p).stat().st_size})
         seqs.extend(ds.sequences)
+    held_out: set[str] = set()
+    excluded_files = []
+    for p in exclude:
+        ds = read_input(p)
+        excluded_files.append({"path": str(p), "sequences": len(ds), "bytes": Path(p).stat().st_size})
+        held_out.update(ds.sequences)
     n_read = len(seqs)
-    unique = sorted(set(seqs))
+    distinct = set(seqs)
+    unique = sorted(distinct - held_out)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(unique))  # split the distinct RNAs first, so no RNA has pieces on both sides
     n_val = max(1, int(round(val_fraction * len(order)))) if len(order) > 1 else 0
@@ -155,7 +164,9 @@ def read_corpus(paths: Sequence[str | os.PathLike], *, max_nucleotides: int, val
     if max_sequences is not None:
         train_pieces = [train_pieces[i] for i in np.sort(rng.permutation(len(train_pieces))[:max_sequences])]
     if not train_pieces:
-        raise InputError(f"the corpus has only {len(unique)} distinct sequence(s); pretraining needs more.")
+        raise InputError(f"the corpus has only {len(unique)} distinct sequence(s)"
+                         + (f" once {len(distinct) - len(unique)} excluded ones are dropped" if held_out else "")
+                         + "; pretraining needs more.")
 
     def tokenise(pieces: list[str]) -> np.ndarray:
         if not pieces:
@@ -163,7 +174,8 @@ def read_corpus(paths: Sequence[str | os.PathLike], *, max_nucleotides: int, val
         ds = Dataset.from_sequences([str(i) for i in range(len(pieces))], pieces)
         return encode_rna(ds.tokens, ds.lengths, token_ids=TOKEN_IDS, max_nucleotides=max_nucleotides).astype(np.uint8)
 
-    info = {"files": files, "sequences_read": n_read, "distinct": len(unique),
+    info = {"files": files, "sequences_read": n_read, "distinct": len(distinct),
+            "excluded": len(distinct) - len(unique), "exclude_files": excluded_files,
             "pieces": len(train_pieces) + len(val_pieces), "used": len(train_pieces) + len(val_pieces),
             "val": len(val_pieces), "nucleotides": int(sum(map(len, train_pieces)) + sum(map(len, val_pieces)))}
     return Corpus(train=tokenise(train_pieces), val=tokenise(val_pieces), info=info)
@@ -344,6 +356,7 @@ def pretrain(
     overwrite: bool = False,
     progress: bool = True,
     device: str | None = None,
+    exclude: Sequence[str | os.PathLike] = (),
 ) -> tuple[LanguageModel, PretrainReport]:
     """Pretrain an RNA language model on ``corpora`` and write it to the LM directory ``out``.
 
@@ -365,6 +378,9 @@ def pretrain(
         Default is True.
     device : str, optional
         Default is None (CUDA when present, else CPU).
+    exclude : sequence of path
+        FASTA files, tables or datasets whose RNAs are left out of the corpus (exact sequence match), e.g. the
+        test parts of a benchmark the LM's embeddings will be used on. Default is none.
     """
     from rnalabel.engine.checkpoints import _lightning
 
@@ -387,7 +403,7 @@ def pretrain(
                                     "one, or another --out.")
         shutil.rmtree(out)
     corpus = read_corpus(corpora, max_nucleotides=config.max_nucleotides, val_fraction=settings.val_fraction,
-                         seed=settings.seed, max_sequences=settings.max_sequences)
+                         seed=settings.seed, max_sequences=settings.max_sequences, exclude=exclude)
     fingerprint = _fingerprint(corpus, config, settings)
     if resume:
         try:
