@@ -29,7 +29,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -143,7 +142,6 @@ def main(argv: list[str] | None = None) -> None:
     lines += ["", "Epochs and train time are given per arm in the column order above. Peak memory of one "
               "experiment's process: " + ", ".join(f"{a} {rss[a]:,.0f} MiB" for a in ARMS) + ".",
               f"Threads per process: {results['one-hot'][folders[0]].get('threads')}; {rbp31._cpu()}."]
-    (work / "summary.json").write_text(json.dumps({"means": means, "experiments": [rbp31.number(f) for f in folders]}))
     rbp31.write_result(args.out, lines, commit, t0)
 
 

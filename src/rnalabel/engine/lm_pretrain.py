@@ -141,18 +141,18 @@ def read_corpus(paths: Sequence[str | os.PathLike], *, max_nucleotides: int, val
 
     if not paths:
         raise InputError("no corpus was given.", remedy="give one or more FASTA files, tables or datasets.")
-    seqs: list[str] = []
-    files = []
-    for p in paths:
-        ds = read_input(p)
-        files.append({"path": str(p), "sequences": len(ds), "bytes": Path(p).stat().st_size})
-        seqs.extend(ds.sequences)
-    held_out: set[str] = set()
-    excluded_files = []
-    for p in exclude:
-        ds = read_input(p)
-        excluded_files.append({"path": str(p), "sequences": len(ds), "bytes": Path(p).stat().st_size})
-        held_out.update(ds.sequences)
+
+    def read_all(files: Sequence[str | os.PathLike]) -> tuple[list[str], list[dict[str, Any]]]:
+        seqs, records = [], []
+        for p in files:
+            ds = read_input(p)
+            records.append({"path": str(p), "sequences": len(ds), "bytes": Path(p).stat().st_size})
+            seqs.extend(ds.sequences)
+        return seqs, records
+
+    seqs, files = read_all(paths)
+    held, excluded_files = read_all(exclude)
+    held_out = set(held)
     n_read = len(seqs)
     distinct = set(seqs)
     unique = sorted(distinct - held_out)
