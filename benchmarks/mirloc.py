@@ -136,6 +136,14 @@ def splits(full: Dataset, seeds: list[int], cv: int):
                                             only_unsplit=True)
 
 
+def corpus_files(files: list[dict], show: int = 3) -> str:
+    """The corpus files of an LM card, the first few by name (a corpus of 33 files is not one line of paths)."""
+    paths = [f"`{f['path']}`" for f in files]
+    if len(paths) <= show + 1:
+        return ", ".join(paths)
+    return f"{', '.join(paths[:show])} and {len(paths) - show} more files (all listed in the LM's card.json)"
+
+
 def lm_section(lm_dir: str, ds: Dataset) -> list[str]:
     """The language model used: its pretraining (from its card) and the embedding throughput measured here."""
     import resource
@@ -158,7 +166,7 @@ def lm_section(lm_dir: str, ds: Dataset) -> list[str]:
     return ["## The language model of the semantic view", "",
             f"`{lm_dir}`: BERT, {c.num_hidden_layers} layers x {c.hidden_size} units, {c.num_attention_heads} heads, "
             f"{p.get('parameters', 0):,} parameters, pretrained by `rnalabel lm pretrain` on "
-            f"{', '.join(f['path'] for f in corpus.get('files', []))} ({corpus.get('sequences_read', 0):,} sequences "
+            f"{corpus_files(corpus.get('files', []))} ({corpus.get('sequences_read', 0):,} sequences "
             f"read, {corpus.get('distinct', 0):,} distinct, cut into {corpus.get('pieces', 0):,} pieces of at most "
             f"{c.max_nucleotides} nt, {corpus.get('val', 0):,} kept for validation; {corpus.get('nucleotides', 0):,} nt), "
             f"precision {p.get('precision')}, {p.get('seconds_last_run', 0) / 60:.0f} min for the last run of "

@@ -152,6 +152,8 @@ def test_lm_commands(tmp_path, demo_small):
     r = invoke(*args)
     assert r.exit_code == 0, r.output
     assert "masked-token accuracy" in r.output and (tmp_path / "lm" / "card.json").exists()
+    # each result is one line even when stdout is not a terminal (rich wrapped at 80 columns before)
+    assert any(ln.startswith("validation:") and ln.endswith(str(tmp_path / "lm")) for ln in r.output.splitlines())
     r = invoke("lm", "info", tmp_path / "lm")
     assert r.exit_code == 0 and "1 layers x 8 units" in " ".join(r.output.split())
     assert invoke(*args).exit_code == 2  # a finished LM is not replaced without --overwrite

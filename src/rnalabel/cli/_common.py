@@ -14,7 +14,8 @@ from rich.table import Table
 from rnalabel.errors import RnalabelError
 
 console = Console(stderr=True)
-out_console = Console()
+# soft_wrap: a line of results stays one line when stdout is a pipe or a file (rich would wrap it at 80 columns)
+out_console = Console(soft_wrap=True)
 
 
 def friendly(fn):
