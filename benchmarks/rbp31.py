@@ -290,6 +290,25 @@ def write_report(results: dict[str, dict[str, dict]], folders: list[str], args, 
         mt_meta = json.loads((work / "multitask.json").read_text())["meta"]
     if mt_meta:
         rss["multitask"] = mt_meta["peak_rss_mb"]
+    described = {
+        "multitask": f"""**multitask** = one `{results.get('multitask') and mt_meta.get('recipe', args.recipe_multitask) or args.recipe_multitask}` model with 31 outputs
+(labels of experiments that did not assay a sequence are masked; training rows whose sequence occurs in any
+test part are dropped: {mt_meta.get('provenance', {}).get('cross_split', {}).get('train_rows_dropped', 'n/a')} rows)""",
+        "single": f"**single** = recipe `{args.recipe_single}` trained per experiment",
+        "deepbind": f"**deepbind** = recipe `{args.recipe_deepbind}` per experiment",
+        "deepmirbp": f"**deepmirbp** = recipe `{args.recipe_deepmirbp}` (the DeepMiRBP architecture) per experiment, in fp32",
+    }
+    arm_text = ";\n".join(described[a] for a in arms) + "."
+    mt_memory = ""
+    if "multitask" in arms:
+        mt_memory = f"Memory per epoch (multitask, MiB): {[h.get('rss_mb') for h in mt_meta.get('history', [])]}."
+    # the DeepMiRBP architecture beside the published DeepMiRBP column, row by row
+    vs_paper = ""
+    if "deepmirbp" in arms:
+        d = np.array(ours["deepmirbp"]) - np.array(pub["DeepMiRBP"])
+        vs_paper = (f"\n\nThe DeepMiRBP architecture as rnalabel trains it (**deepmirbp**) against the published DeepMiRBP "
+                    f"column: mean {np.mean(ours['deepmirbp']):.3f} vs {np.mean(pub['DeepMiRBP']):.3f}, higher on "
+                    f"{int((d > 0).sum())} of {len(d)} experiments (median difference {np.median(d):+.3f}).")
     text = f"""# RBP-31: rnalabel against the published systems
 
 Same data and split as the papers: each experiment's `training_sample_0` (30,000 sequences) for training, of which
@@ -297,12 +316,8 @@ Same data and split as the papers: each experiment's `training_sample_0` (30,000
 touched once for the AUC below. Published columns: Table 3 of the DeepMiRBP paper (iDeepS, DeepBind, DeeperBind,
 Oli, iDeepV and GraphProt taken from the iDeepS paper), as in `../shared/reference/published_results.md`.
 
-Arms: **multitask** = one `{results.get('multitask') and mt_meta.get('recipe', args.recipe_multitask) or args.recipe_multitask}` model with 31 outputs
-(labels of experiments that did not assay a sequence are masked; training rows whose sequence occurs in any
-test part are dropped: {mt_meta.get('provenance', {}).get('cross_split', {}).get('train_rows_dropped', 'n/a')} rows);
-**single** = recipe `{args.recipe_single}` trained per experiment; **deepbind** = recipe `{args.recipe_deepbind}`
-per experiment; **deepmirbp** = recipe `{args.recipe_deepmirbp}` (the DeepMiRBP architecture) per experiment, in
-fp32. (Only the arms listed in the table were run by this invocation.) Precision {precision_used(args)}; seed {args.seed}; device {args.device or 'auto'}; {args.jobs} experiment(s)
+Arms: {arm_text}
+Precision {precision_used(args)}; seed {args.seed}; device {args.device or 'auto'}; {args.jobs} experiment(s)
 at a time, {args.threads or 'default'} torch thread(s) per process.
 
 ## Test AUC per experiment
@@ -311,7 +326,7 @@ at a time, {args.threads or 'default'} torch thread(s) per process.
 
 Best arm: **{best_arm}**, mean test AUC **{np.mean(ours[best_arm]):.3f}** (published best column: DeepMiRBP
 {np.mean(pub["DeepMiRBP"]):.3f}{"" if len(folders) == len(PUBLISHED) else f" on these {len(folders)} experiments"}; mean of the per-row best published value: {np.mean(best_pub):.3f}). It beats each published column on
-this many of the {len(folders)} experiments: {", ".join(f"{c} {beat[c]}" for c in PUBLISHED_COLUMNS)}.
+this many of the {len(folders)} experiments: {", ".join(f"{c} {beat[c]}" for c in PUBLISHED_COLUMNS)}.{vs_paper}
 
 ## Where the best arm still loses to the best published value
 
@@ -326,7 +341,7 @@ this many of the {len(folders)} experiments: {", ".join(f"{c} {beat[c]}" for c i
 {chr(10).join(val_rows)}
 
 Peak resident memory: {", ".join(f"{a} {v:.0f} MiB" for a, v in rss.items())}.
-Memory per epoch (multitask, MiB): {[h.get("rss_mb") for h in mt_meta.get("history", [])]}.
+{mt_memory}
 
 ## Reproduce
 
