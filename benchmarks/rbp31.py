@@ -118,6 +118,22 @@ def precision_used(args) -> str:
     return used if used == args.precision else f"{used} (asked: {args.precision})"
 
 
+def arm_precision(arm: str, res: dict[str, dict], imported: dict[str, dict]) -> str:
+    """The precision an arm's results were trained in, as recorded with them ("not recorded" in results written
+    before the key existed)."""
+    if arm in imported:
+        return imported[arm]["precision"] or "not stated in its report"
+    found = sorted({str(r.get("precision", "not recorded")) for r in res.values()})
+    return " / ".join(found)
+
+
+def resolved(rec, args) -> str:
+    """The precision a recipe's fit really ran in on this machine ("auto" resolved)."""
+    from rnalabel._runtime import resolve_device, resolve_precision
+
+    return resolve_precision(rec.train.precision, resolve_device(args.device))
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -172,7 +188,7 @@ def _one_experiment(arm: str, folder: str, args: argparse.Namespace, path: str) 
     model, report = fit(rec, ds, progress=False, device=args.device)
     res = summarise(report, label) | {"label": label, "wall_seconds": time.perf_counter() - t0,
                                       "recipe": rec.name, "peak_rss_mb": peak_rss_mb(),
-                                      "threads": torch.get_num_threads()}
+                                      "threads": torch.get_num_threads(), "precision": resolved(rec, args)}
     Path(path).write_text(json.dumps(res, indent=1))
     print(f"[{arm}] {folder}: test AUC {res['test_auc']:.4f} (val {res['val_auc']:.4f}), "
           f"{res['epochs']} epochs, {res['wall_seconds']:.0f} s", flush=True)
@@ -227,6 +243,7 @@ def run_multitask(folders: list[str], args, work: Path) -> dict[str, dict]:
         res[folder] = summarise(report, label) | {"label": label}
     wall = build_s + trained_seconds(report.history) if resumed else time.perf_counter() - t0
     meta = {"wall_seconds": wall, "build_seconds": build_s, "recipe": rec.name, "resumed": resumed,
+            "precision": resolved(rec, args),
             "provenance": {k: v for k, v in ds.provenance.items() if k in ("rows", "cross_split", "conflicts")},
             "peak_rss_mb": peak_rss_mb(), "history": report.history}
     path.write_text(json.dumps({"experiments": res, "meta": meta}, indent=1))
@@ -273,8 +290,13 @@ def write_report(results: dict[str, dict[str, dict]], folders: list[str], args, 
             losses.append(f"| {n} | {PUBLISHED[n][0]} | {mine:.3f} | {b:.3f} ({col}) | {mine - b:+.3f} |")
     beat = {c: sum(m > p for m, p in zip(ours[best_arm], pub[c], strict=True)) for c in PUBLISHED_COLUMNS}
 
+    imported = {a: next(iter(results[a].values()))["imported"] for a in arms
+                if "imported" in next(iter(results[a].values()))}
     val_rows = []
     for a in arms:
+        if a in imported:  # the row as the report that ran it states it
+            val_rows.append(f"| {a} (imported) | " + " | ".join(imported[a]["validation_row"]) + " |")
+            continue
         v = [results[a][f]["val_auc"] for f in folders]
         ep = [results[a][f]["epochs"] for f in folders]
         cap = arm_recipe(a, args).train.max_epochs
@@ -285,10 +307,13 @@ def write_report(results: dict[str, dict[str, dict]], folders: list[str], args, 
                         f"| {cap} ({at_cap} of {len(ep)}) | {wall.get(a, float('nan')) / 60:.1f} |")
     cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
     rss = {a: max((r.get("peak_rss_mb") or 0) for r in results[a].values()) for a in arms if a != "multitask"}
+    rss |= {a: m["peak_rss_mb"] for a, m in imported.items()}
     mt_meta = {}
-    if (work / "multitask.json").exists():
+    if "multitask" in imported:
+        mt_meta = {"provenance": {"cross_split": {"train_rows_dropped": imported["multitask"]["dropped_rows"]}}}
+    elif (work / "multitask.json").exists():
         mt_meta = json.loads((work / "multitask.json").read_text())["meta"]
-    if mt_meta:
+    if mt_meta and "multitask" not in imported:
         rss["multitask"] = mt_meta["peak_rss_mb"]
     described = {
         "multitask": f"""**multitask** = one `{results.get('multitask') and mt_meta.get('recipe', args.recipe_multitask) or args.recipe_multitask}` model with 31 outputs
@@ -298,9 +323,15 @@ test part are dropped: {mt_meta.get('provenance', {}).get('cross_split', {}).get
         "deepbind": f"**deepbind** = recipe `{args.recipe_deepbind}` per experiment",
         "deepmirbp": f"**deepmirbp** = recipe `{args.recipe_deepmirbp}` (the DeepMiRBP architecture) per experiment, in fp32",
     }
+    for a, m in imported.items():
+        described[a] += (f" (imported: this column is read from `{m['report']}`, commit `{m['commit']}`, "
+                         f"precision {m['precision']}; not retrained by this invocation)")
     arm_text = ";\n".join(described[a] for a in arms) + "."
+    precisions = "; ".join(f"{a} {arm_precision(a, results[a], imported)}" for a in arms)
     mt_memory = ""
-    if "multitask" in arms:
+    if "multitask" in imported:
+        mt_memory = f"Memory per epoch (multitask): in `{imported['multitask']['report']}`."
+    elif "multitask" in arms:
         mt_memory = f"Memory per epoch (multitask, MiB): {[h.get('rss_mb') for h in mt_meta.get('history', [])]}."
     # the DeepMiRBP architecture beside the published DeepMiRBP column, row by row
     vs_paper = ""
@@ -317,7 +348,7 @@ touched once for the AUC below. Published columns: Table 3 of the DeepMiRBP pape
 Oli, iDeepV and GraphProt taken from the iDeepS paper), as in `../shared/reference/published_results.md`.
 
 Arms: {arm_text}
-Precision {precision_used(args)}; seed {args.seed}; device {args.device or 'auto'}; {args.jobs} experiment(s)
+Precision (as each arm was trained): {precisions}; seed {args.seed}; device {args.device or 'auto'}; {args.jobs} experiment(s)
 at a time, {args.threads or 'default'} torch thread(s) per process.
 
 ## Test AUC per experiment
@@ -375,10 +406,38 @@ def earlier_table(path: str | Path) -> dict[str, dict[int, float]]:
     return out
 
 
+def imported_arm(arm: str, path: str | Path, folders: list[str]) -> dict[str, dict]:
+    """An arm's column read from an earlier report of this script instead of retraining it (``--import-arm``).
+
+    Only what the report states is available: the test AUC per experiment, and that arm's row of the validation
+    and cost table, its precision, peak memory and commit, kept under ``"imported"`` in every experiment's entry."""
+    import re
+
+    text = Path(path).read_text()
+    col = earlier_table(path).get(arm, {})
+    missing = [f for f in folders if number(f) not in col]
+    if missing:
+        raise SystemExit(f"{path}: no {arm} test AUC for experiment(s) {', '.join(missing)}; "
+                         "import an arm only from a report of the same experiments")
+    val_row = next((ln for ln in text.split("## Validation", 1)[-1].splitlines() if ln.startswith(f"| {arm} |")), None)
+    if val_row is None:
+        raise SystemExit(f"{path}: no '| {arm} |' row in its validation table")
+    cells = [c.strip() for c in val_row.strip("|").split("|")][1:]
+
+    def find(pattern: str) -> str | None:
+        m = re.search(pattern, text)
+        return m.group(1) if m else None
+
+    meta = {"report": str(path), "validation_row": cells, "precision": find(r"Precision ([^;]+);"),
+            "peak_rss_mb": float(find(rf"{arm} (\d+) MiB") or "nan"), "commit": find(r"Git commit: `(\w+)`"),
+            "dropped_rows": find(r"test part are dropped: (\d+) rows"), "wall_minutes": float(cells[4])}
+    return {f: {"test_auc": col[number(f)], "imported": meta} for f in folders}
+
+
 def earlier_section(results: dict[str, dict[str, dict]], folders: list[str], path: str | Path) -> str:
     """Each arm of this run against the same arm of an earlier report, on the experiments both have."""
     old = earlier_table(path)
-    lines = [f"## Against the earlier run (`{path}`)\n", "| arm | experiments | mean test AUC, earlier | this run | "
+    lines = [f"\n## Against the earlier run (`{path}`)\n", "| arm | experiments | mean test AUC, earlier | this run | "
              "difference | better / worse (> 0.005) |", "|---|---|---|---|---|---|"]
     for a in [a for a in ARMS if a in results and a in old]:
         pairs = [(old[a][number(f)], results[a][f]["test_auc"]) for f in folders if number(f) in old[a]]
@@ -473,6 +532,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jobs", type=int, default=1, help="experiments trained at once (processes)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per process (default: torch's)")
     ap.add_argument("--rerun", action="store_true", help="ignore cached per-experiment results")
+    ap.add_argument("--import-arm", action="append", default=[], metavar="ARM=REPORT",
+                    help="take ARM's column from an earlier report of this script instead of training it, "
+                         "e.g. multitask=benchmarks/results/rbp31_converged.md (repeatable)")
     ap.add_argument("--earlier", default=None,
                     help="an earlier report (e.g. benchmarks/results/rbp31.md): each arm against the same arm there")
     args = ap.parse_args(argv)
@@ -488,10 +550,17 @@ def main(argv: list[str] | None = None) -> None:
     wall: dict = {"started": time.strftime("%Y-%m-%d %H:%M")}
     t_all = time.perf_counter()
     results: dict[str, dict[str, dict]] = {}
+    imports = dict(x.split("=", 1) for x in args.import_arm if "=" in x)
+    if len(imports) != len(args.import_arm) or not set(imports) <= set(ARMS):
+        ap.error(f"--import-arm takes ARM=REPORT with ARM one of {ARMS}")
     for arm in [a.strip() for a in args.arms.split(",") if a.strip()]:
         if arm not in ARMS:
             ap.error(f"unknown arm {arm!r}; choose from {ARMS}")
         t0 = time.perf_counter()
+        if arm in imports:
+            results[arm] = imported_arm(arm, imports[arm], folders)
+            wall[arm] = 60 * next(iter(results[arm].values()))["imported"]["wall_minutes"]
+            continue
         results[arm] = run_multitask(folders, args, work) if arm == "multitask" else \
             run_per_experiment(arm, folders, args, work)
         wall[arm] = _arm_seconds(results[arm], arm, work) or (time.perf_counter() - t0)
@@ -499,8 +568,11 @@ def main(argv: list[str] | None = None) -> None:
     text = write_report(results, folders, args, work, wall)
     png = plot_curves(results, work, Path(args.out).with_name(Path(args.out).stem + "_curves.png"))
     if png is not None:
+        elsewhere = [f"{a}: in `{v}`" for a, v in imports.items() if a in results]
         text = text.replace("\n## Where the best arm", f"\nLearning curves (validation loss and AUROC per epoch): "
-                            f"[{png.name}]({png.name}).\n\n## Where the best arm", 1)
+                            f"[{png.name}]({png.name})"
+                            f"{' (imported arms, ' + '; '.join(elsewhere) + ')' if elsewhere else ''}"
+                            ".\n\n## Where the best arm", 1)
     from rnalabel.data import write_text_atomic
 
     write_text_atomic(args.out, text)
