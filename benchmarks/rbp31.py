@@ -371,8 +371,7 @@ this many of the {len(folders)} experiments: {", ".join(f"{c} {beat[c]}" for c i
 |---|---|---|---|---|---|
 {chr(10).join(val_rows)}
 
-Peak resident memory: {", ".join(f"{a} {v:.0f} MiB" for a, v in rss.items())}.
-{mt_memory}
+Peak resident memory: {", ".join(f"{a} {v:.0f} MiB" for a, v in rss.items())}.{chr(10) + mt_memory if mt_memory else ""}
 
 ## Reproduce
 
