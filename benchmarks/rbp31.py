@@ -416,7 +416,7 @@ def imported_arm(arm: str, path: str | Path, folders: list[str]) -> dict[str, di
     col = earlier_table(path).get(arm, {})
     missing = [f for f in folders if number(f) not in col]
     if missing:
-        raise SystemExit(f"{path}: no {arm} test AUC for experiment(s) {', '.join(missing)}; "
+        raise SystemExit(f"{path}: no {arm} test AUC for experiment(s) {', '.join(str(number(f)) for f in missing)}; "
                          "import an arm only from a report of the same experiments")
     val_row = next((ln for ln in text.split("## Validation", 1)[-1].splitlines() if ln.startswith(f"| {arm} |")), None)
     if val_row is None:
