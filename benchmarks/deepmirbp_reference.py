@@ -1,5 +1,5 @@
 """Model-free references for DeepMiRBP: what the AGO sites we hold say about a miRNA (seed-match enrichment),
-and what simple features give on the target task.
+and what simple features give on the target and source tasks.
 
 DeepMiRBP ranks proteins for a miRNA by how much their binding sites resemble it. For AGO there is a known
 mechanism to test that against: an AGO-bound miRNA guides AGO to target sites that pair with its seed (nucleotides
@@ -27,6 +27,14 @@ one-hot of the first and last p nucleotides (p = 1, 3, 8), fitted on train + val
 dinucleotide shuffle keeps the first and last nucleotide and the composition, so with shuffled negatives such
 features can tell little; the paper's reversed and reverse-complementary negatives differ at both ends.
 
+Source task (binding vs non-binding, the data and split of benchmarks/deepmirbp.py section 1 at the same
+``--max-per-class``): L2 logistic regression (scikit-learn, C = 1, standardised features) on k-mer frequencies
+(k = 1-4, 340 features) and the log length, fitted on train, threshold of maximal F1 on validation (as the
+deep models' thresholds are chosen), scored on test. Binary: one model over every pooled site (a site bound in
+any experiment is bound), with test AUROC overall and per source. Multi-task: one model per experiment, each
+(site, experiment) cell at that experiment's threshold, as deepmirbp.py counts its multi-task row. It tells how
+much of the pooled task simple composition solves, and whether pooling the experiments is what makes it hard.
+
 Usage::
 
     python benchmarks/deepmirbp_reference.py --data ../shared/data --out benchmarks/results/deepmirbp_reference.md
@@ -47,8 +55,10 @@ from rbp31 import git_commit, peak_rss_mb, write_result  # noqa: E402
 
 from rnalabel.data.sequence import decode, encode, reverse_complement  # noqa: E402
 from rnalabel.data.shuffle import shuffle_tokens  # noqa: E402
+from rnalabel.engine.metrics import choose_thresholds  # noqa: E402
 from rnalabel.engine.similarity import kmer_presence  # noqa: E402
-from rnalabel.io.binding_sites import build_binding_sites, build_mirna_binding  # noqa: E402
+from rnalabel.io.binding_sites import build_binding_sites, build_mirna_binding, collapse_bound  # noqa: E402
+from rnalabel.views.kmer import kmer_profile  # noqa: E402
 
 KINDS = ("7mer-m8", "8mer", "miRNA 7-mers")
 
@@ -102,12 +112,68 @@ def target_baselines(mir_dir: Path, seed: int) -> list[tuple]:
     return rows
 
 
+def source_baselines(data: Path, max_per_class: int, seed: int) -> dict:
+    """Binary and per-experiment k-mer logistic regression on the pooled source task (module docstring)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    sites = build_binding_sites(data, max_per_class=max_per_class, seed=seed)
+    binary = collapse_bound(sites)
+    x = np.concatenate([kmer_profile(sites.tokens, sites.lengths, (1, 2, 3, 4)),
+                        np.log(np.maximum(sites.lengths, 1))[:, None]], axis=1)
+    split = sites.split
+    info = sites.provenance["label_info"]
+    known = ~np.isnan(sites.labels)
+    out = {"n": len(sites), "n_exp": sites.n_labels,
+           "conflicting": int(np.sum(np.any(sites.labels == 1, axis=1) & np.any(sites.labels == 0, axis=1)))}
+
+    def fit_predict(rows: np.ndarray, y: np.ndarray):
+        m = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+        tr = rows & (split == "train")
+        m.fit(x[tr], y[tr])
+        return m.predict_proba(x)[:, 1]
+
+    y = binary.labels[:, 0]
+    has = ~np.isnan(y)
+    s = fit_predict(has, np.nan_to_num(y))
+    va, te = has & (split == "val"), has & (split == "test")
+    thr = float(choose_thresholds(y[va, None], s[va, None])[0])
+    out["binary"] = (*binary_metrics(y[te], s[te], thr), float(roc_auc_score(y[te], s[te])))
+    per_source = {}
+    for src in sorted({v["source"] for v in info.values()}):
+        cols = [j for j, e in enumerate(sites.label_names) if info[e]["source"] == src]
+        rows = te & known[:, cols].any(axis=1)
+        per_source[src] = (float(roc_auc_score(y[rows], s[rows])), int(rows.sum()))
+    out["per_source"] = per_source
+    # the pooled model's ranking within each experiment, against one model per experiment
+    cells_y, cells_s, within, own = [], [], [], []
+    for j in range(sites.n_labels):
+        yj = sites.labels[:, j]
+        kj = known[:, j]
+        if len(np.unique(yj[kj & (split == "train")])) < 2 or len(np.unique(yj[kj & te])) < 2:
+            continue
+        sj = fit_predict(kj, np.nan_to_num(yj))
+        vj, tj = kj & (split == "val"), kj & te
+        tj_thr = float(choose_thresholds(yj[vj, None], sj[vj, None])[0])
+        cells_y.append(yj[tj])
+        cells_s.append(sj[tj] - tj_thr + 0.5)
+        own.append(float(roc_auc_score(yj[tj], sj[tj])))
+        within.append(float(roc_auc_score(yj[tj], s[tj])))
+    out["multitask"] = binary_metrics(np.concatenate(cells_y), np.concatenate(cells_s), 0.5)
+    out["auc_own"], out["auc_within"], out["n_auc"] = float(np.mean(own)), float(np.mean(within)), len(own)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--out", default="benchmarks/results/deepmirbp_reference.md")
     ap.add_argument("--n-shuffles", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-per-class", type=int, default=300,
+                    help="source-task sites per experiment and class, as benchmarks/deepmirbp.py was run")
     args = ap.parse_args()
     t0, commit = time.perf_counter(), git_commit()
     data = Path(args.data)
@@ -155,8 +221,11 @@ def main() -> None:
         print(f"[{time.perf_counter() - t0:.0f} s] {kind} done", flush=True)
 
     target = target_baselines(data / "deepmirbp" / "Data" / "miRNA", args.seed)
+    source = source_baselines(data, args.max_per_class, args.seed)
+    print(f"[{time.perf_counter() - t0:.0f} s] source baselines done", flush=True)
     n_prot = len({q for ps in proteins.values() for q in ps if q not in AGO}) + 1
-    lines = ["# DeepMiRBP references without a deep model: seed matches in the AGO sites, simple target baselines", "",
+    lines = ["# DeepMiRBP references without a deep model: seed matches in the AGO sites, simple target and "
+             "source baselines", "",
              "What `benchmarks/deepmirbp_reference.py` measured (protocol in its docstring): whether the bound "
              "sites of our AGO experiments hold a miRNA's seed match more often than other proteins' sites and "
              "than composition-matched controls' seed matches. It bounds what a site-similarity index such as "
@@ -188,6 +257,23 @@ def main() -> None:
               "| negatives | method | accuracy | precision | recall | F1 | n |", "|---|---|---|---|---|---|---|"]
     for neg, how, *m in target:
         lines.append(f"| {neg} | {how} | {' | '.join(f'{x:.3f}' for x in m[:4])} | {m[4]} |")
+    b, mt = source["binary"], source["multitask"]
+    lines += ["", "## 4. Source task: simple features (test split)", "",
+              f"The data of benchmarks/deepmirbp.py section 1 at --max-per-class {args.max_per_class}: "
+              f"{source['n']:,} sequences in {source['n_exp']} experiments, {source['conflicting']:,} of them "
+              "listed as bound by one experiment and as unbound by another (bound in the binary task). "
+              "k-mer (1-4) frequencies + log length, logistic regression, threshold of maximal F1 on validation; "
+              "compare with deepmirbp.py's source rows.", "",
+              "| task | method | accuracy | precision | recall | F1 | n test cells | AUROC |",
+              "|---|---|---|---|---|---|---|---|",
+              f"| binary | k-mer logistic regression | {' | '.join(f'{v:.3f}' for v in b[:4])} | {b[4]} | {b[5]:.3f} |",
+              f"| multi-task | k-mer logistic regression per experiment | "
+              f"{' | '.join(f'{v:.3f}' for v in mt[:4])} | {mt[4]} | {source['auc_own']:.3f} (mean of "
+              f"{source['n_auc']}) |", "",
+              "Binary model's test AUROC by the source of the site's experiments: "
+              + "; ".join(f"{k} {a:.3f} (n {n:,})" for k, (a, n) in source["per_source"].items())
+              + f". Within each experiment (its own bound vs unbound test sites), the pooled binary model ranks "
+              f"at a mean AUROC of {source['auc_within']:.3f}, one model per experiment at {source['auc_own']:.3f}."]
     lines += ["", f"Peak RSS {peak_rss_mb():.0f} MB."]
     write_result(args.out, lines, commit, t0)
 
