@@ -188,7 +188,8 @@ def _one_experiment(arm: str, folder: str, args: argparse.Namespace, path: str) 
     model, report = fit(rec, ds, progress=False, device=args.device)
     res = summarise(report, label) | {"label": label, "wall_seconds": time.perf_counter() - t0,
                                       "recipe": rec.name, "peak_rss_mb": peak_rss_mb(),
-                                      "threads": torch.get_num_threads(), "precision": resolved(rec, args)}
+                                      "threads": torch.get_num_threads(), "precision": resolved(rec, args),
+                                      "max_epochs": rec.train.max_epochs}
     Path(path).write_text(json.dumps(res, indent=1))
     print(f"[{arm}] {folder}: test AUC {res['test_auc']:.4f} (val {res['val_auc']:.4f}), "
           f"{res['epochs']} epochs, {res['wall_seconds']:.0f} s", flush=True)
@@ -299,12 +300,15 @@ def write_report(results: dict[str, dict[str, dict]], folders: list[str], args, 
             continue
         v = [results[a][f]["val_auc"] for f in folders]
         ep = [results[a][f]["epochs"] for f in folders]
+        # each fit's own cap where its JSON records it (an experiment may have been rerun with a higher one)
         cap = arm_recipe(a, args).train.max_epochs
+        caps = [results[a][f].get("max_epochs", cap) for f in folders]
         if a == "multitask":  # one model for all experiments
-            ep = ep[:1]
-        at_cap = sum(e >= cap for e in ep)
+            ep, caps = ep[:1], caps[:1]
+        at_cap = sum(e >= c for e, c in zip(ep, caps, strict=True))
+        cap_s = str(caps[0]) if len(set(caps)) == 1 else f"{min(caps)}-{max(caps)}"
         val_rows.append(f"| {a} | {np.mean(v):.4f} | {np.mean(ours[a]):.4f} | {np.mean(ep):.1f} ({min(ep)}-{max(ep)}) "
-                        f"| {cap} ({at_cap} of {len(ep)}) | {wall.get(a, float('nan')) / 60:.1f} |")
+                        f"| {cap_s} ({at_cap} of {len(ep)}) | {wall.get(a, float('nan')) / 60:.1f} |")
     cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
     rss = {a: max((r.get("peak_rss_mb") or 0) for r in results[a].values()) for a in arms if a != "multitask"}
     rss |= {a: m["peak_rss_mb"] for a, m in imported.items()}
