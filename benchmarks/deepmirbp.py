@@ -48,6 +48,7 @@ from rnalabel import Dataset  # noqa: E402
 from rnalabel.data import write_text_atomic  # noqa: E402
 from rnalabel.engine.bundle import load_model, save_model  # noqa: E402
 from rnalabel.engine.forward import sequence_scores, unit_outputs  # noqa: E402
+from rnalabel.engine.metrics import per_label_auc  # noqa: E402
 from rnalabel.engine.recipe import load_recipe  # noqa: E402
 from rnalabel.engine.similarity import SiteIndex, build_index, null_controls, rank  # noqa: E402
 from rnalabel.engine.training import fit  # noqa: E402
@@ -83,7 +84,9 @@ def train_cached(recipe, ds, path: Path, **kw):
     return model
 
 
-def test_metrics(model, ds: Dataset) -> tuple[float, float, float, float, int]:
+def test_metrics(model, ds: Dataset) -> tuple[float, float, float, float, int, float]:
+    """Accuracy, precision, recall, F1 and cell count at the validation thresholds, and the test AUROC (the mean
+    over labels for a multi-task model)."""
     test = ds.select_split("test")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -92,7 +95,8 @@ def test_metrics(model, ds: Dataset) -> tuple[float, float, float, float, int]:
     # pooled over every known (site, label) cell, each label at its own validation threshold
     thr = np.broadcast_to(model.thresholds[None, :], y.shape)
     known = ~np.isnan(y)
-    return binary_metrics(np.where(known, y, np.nan).ravel(), (s - thr + 0.5).ravel(), 0.5)
+    auroc = float(np.nanmean(per_label_auc(y, s)[0]))
+    return (*binary_metrics(np.where(known, y, np.nan).ravel(), (s - thr + 0.5).ravel(), 0.5), auroc)
 
 
 def embed(model, ds: Dataset, mode: str | None = None) -> np.ndarray:
@@ -377,23 +381,26 @@ def main() -> None:
          f"and trained for at most {args.epochs} epochs; the paper's target negatives are not described beyond "
          "the derived files, so both kinds are reported. Not comparable as equals; quoted for orientation.", "",
          "## 1. Source model (binding vs non-binding), test split", "",
-         "| model | accuracy | precision | recall | F1 | n test cells | epochs (best) | train s |",
-         "|---|---|---|---|---|---|---|---|",
-         f"| paper Table 2 (its data) | {' | '.join(f'{x:.3f}' for x in PAPER_TABLE2['source'])} | 1.84 M | | |"]
+         "| model | accuracy | precision | recall | F1 | n test cells | AUROC | epochs (best) | train s |",
+         "|---|---|---|---|---|---|---|---|---|",
+         f"| paper Table 2 (its data) | {' | '.join(f'{x:.3f}' for x in PAPER_TABLE2['source'])} | 1.84 M | | | |"]
     for name in ("binary", "multitask"):
         e = log[f"source_{name}"]
         m = e["metrics"]
-        L.append(f"| rnalabel {name} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} | {m[3]:.3f} | {m[4]} | "
+        L.append(f"| rnalabel {name} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} | {m[3]:.3f} | {m[4]} | {m[5]:.3f} | "
                  f"{e['epochs']} ({e['best_epoch']}) | {e['train_s']} |")
-    L += ["", "Multi-task: each (site, experiment) cell counted once, at that experiment's validation threshold.",
+    L += ["", "Multi-task: each (site, experiment) cell counted once, at that experiment's validation threshold; "
+          "AUROC: the mean over experiments. Model-free references (k-mer logistic regression on the same data): "
+          "benchmarks/results/deepmirbp_reference.md.",
           "", "## 2. Target model (AGO-bound miRNA vs negative), test families", "",
-          "| negatives | initialised from | accuracy | precision | recall | F1 | n |", "|---|---|---|---|---|---|---|",
-          f"| paper Table 2 | source | {' | '.join(f'{x:.3f}' for x in PAPER_TABLE2['target'])} | 3,605 |"]
+          "| negatives | initialised from | accuracy | precision | recall | F1 | n | AUROC |",
+          "|---|---|---|---|---|---|---|---|",
+          f"| paper Table 2 | source | {' | '.join(f'{x:.3f}' for x in PAPER_TABLE2['target'])} | 3,605 | |"]
     for neg in ("shuffled", "paper"):
         for src in ("binary", "multitask", "scratch"):
             m = log[f"target_{neg}_{src}"]["metrics"]
             L.append(f"| {neg} | {src if src != 'scratch' else 'nothing (from scratch)'} | "
-                     f"{' | '.join(f'{x:.3f}' for x in m[:4])} | {m[4]} |")
+                     f"{' | '.join(f'{x:.3f}' for x in m[:4])} | {m[4]} | {m[5]:.3f} |")
     L += ["", "## 3. AGO retrieval on held-out AGO-bound miRNAs", "",
           f"{len(q_mir)} test-family miRNAs and one dinucleotide shuffle of each; {int(bound.sum())} sites of "
           f"{len(pos_sites)} distinct bound sequences in {bound.shape[1]} experiments. AGO rank: proteins ranked "
