@@ -59,6 +59,9 @@ def test_save_load_and_huggingface_layout(tmp_path):
     assert other.source == "huggingface" and other.card["mlm_head"] == "random"
     assert other.token_ids["U"] == other.token_ids["T"] == 8
     torch.testing.assert_close(other.module.hidden_states(ids), m.hidden_states(ids))
+    (hf / "vocab.txt").write_bytes(b"\xff\xfe\x00\x9c garbage")
+    with pytest.raises(ModelFileError, match="vocab.txt is not a UTF-8"):
+        load_lm(hf)
     (hf / "model.safetensors").unlink()
     torch.save(state, hf / "pytorch_model.bin")
     with pytest.raises(ModelFileError, match="pytorch_model.bin is a pickle"):

@@ -71,3 +71,10 @@ def test_default_recipe_uses_auto_precision():
     from rnalabel.engine.recipe import load_recipe
 
     assert load_recipe("multiresbind").train.precision == "auto"
+
+
+def test_binary_recipe_file_is_a_config_error(tmp_path):
+    p = tmp_path / "garbage.fa"
+    p.write_bytes(b"\xff\xfe\x00\x9c\x80 not text")
+    with pytest.raises(ConfigError, match="not a YAML text file"):
+        load_recipe(p)

@@ -241,7 +241,11 @@ def load_recipe(name_or_path: str | os.PathLike) -> Recipe:
     if p.suffix in (".yaml", ".yml") or p.exists():
         if not p.exists():
             raise ConfigError("recipe file not found.", path=p, remedy="check the path.")
-        text, source = p.read_text(), str(p)
+        try:
+            text, source = p.read_text(encoding="utf-8"), str(p)
+        except UnicodeDecodeError:
+            raise ConfigError("the recipe is not a YAML text file.", path=p,
+                              remedy="give a recipe YAML file (rnalabel recipes lists the built-in ones).") from None
     else:
         res = resources.files("rnalabel") / "configs" / f"{name_or_path}.yaml"
         if not res.is_file():

@@ -181,7 +181,12 @@ def _read_vocab(d: Path, config: LMConfig) -> list[str]:
             return list(VOCAB)
         raise ModelFileError("vocab.txt is missing and the vocabulary is not rnalabel's.", path=d,
                              remedy="copy the model's vocab.txt into the folder.")
-    vocab = [line.strip() for line in p.read_text().splitlines() if line.strip()]
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ModelFileError("vocab.txt is not a UTF-8 text file (one token per line).", path=p,
+                             remedy="copy the model's vocab.txt into the folder again.") from None
+    vocab = [line.strip() for line in text.splitlines() if line.strip()]
     if len(vocab) != config.vocab_size:
         raise ModelFileError(f"vocab.txt has {len(vocab)} tokens, config.json says {config.vocab_size}.", path=p)
     return vocab
