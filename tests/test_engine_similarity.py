@@ -289,3 +289,17 @@ def test_rank_reports_seed_match_evidence(indexed, mirnas, tmp_path):
     assert [x["protein"] for x in old.rows] == [x["protein"] for x in rank(load_model(d), q, top=2).rows]
     line = old.to_tsv(tmp_path / "old.tsv").read_text().splitlines()[1].split("\t")
     assert line[6:8] == ["", ""]
+
+
+def test_seed_z_of_a_query_does_not_depend_on_the_others(indexed, mirnas):
+    """A query's seed_z is its own: asked alone, first or last among others, it is the same number; and it stays
+    within what one site of the experiment can move (no 1e-4 floor blowing a lone hit up to z = 250)."""
+    d, _ = indexed
+    index = load_index(load_model(d))
+    alone = index.seed_evidence(mirnas.subset([2]))[1][0]
+    with_others = index.seed_evidence(mirnas.subset([0, 1, 2]))[1][2]
+    reordered = index.seed_evidence(mirnas.subset([2, 1, 0]))[1][0]
+    np.testing.assert_array_equal(alone, with_others)
+    np.testing.assert_array_equal(alone, reordered)
+    z = index.seed_evidence(mirnas)[1]
+    assert np.all(np.abs(z[np.isfinite(z)]) <= index.sizes.max())

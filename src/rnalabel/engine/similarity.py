@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,24 +110,31 @@ class SiteIndex:
     def seed_evidence(self, queries: Dataset) -> tuple[np.ndarray, np.ndarray]:
         """(seed_share (Q, K), seed_z (Q, K)) of the queries' 7mer-m8 seed matches in each experiment's sites (module
         docstring); NaN where the index has no seed table (built before it existed) or a query has no seed (shorter
-        than 8 nt, or N in nucleotides 2-8)."""
+        than 8 nt, or N in nucleotides 2-8).
+
+        Each query's shuffles are drawn from a generator seeded by its own sequence, so a query's seed_z is the same
+        whatever else is asked with it. The controls' spread is floored at one site of the experiment
+        (``1 / n_sites``): a share cannot be resolved more finely, and shuffles that all miss would otherwise divide
+        by nothing."""
         q, k = len(queries), len(self.experiments)
         share = np.full((q, k), np.nan)
         z = np.full((q, k), np.nan)
         if self.seed_table is None or q == 0:
             return share, z
-        shuf = shuffle_tokens(queries.tokens, queries.lengths, n=SEED_SHUFFLES, seed=0)
+        floor = 1.0 / np.maximum(self.sizes, 1)
         for i in range(q):
-            code = seed_code(queries.tokens[i], int(queries.lengths[i]))
+            m = int(queries.lengths[i])
+            code = seed_code(queries.tokens[i], m)
             if code is None:
                 continue
             share[i] = self.seed_table[code]
-            ctrl = [c for c in (seed_code(shuf[r, i], int(queries.lengths[i])) for r in range(SEED_SHUFFLES))
-                    if c is not None]
+            row = np.asarray(queries.tokens[i:i + 1, :m])
+            shuf = shuffle_tokens(row, np.array([m]), n=SEED_SHUFFLES, seed=zlib.crc32(row.tobytes()))[:, 0]
+            ctrl = [c for c in (seed_code(s, m) for s in shuf) if c is not None]
             if not ctrl:
                 continue
             c = self.seed_table[ctrl]
-            z[i] = (share[i] - c.mean(axis=0)) / np.maximum(c.std(axis=0), 1e-4)
+            z[i] = (share[i] - c.mean(axis=0)) / np.maximum(c.std(axis=0), floor)
         return share, z
 
     @property
