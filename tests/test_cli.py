@@ -49,6 +49,14 @@ def test_predict_fasta_and_windows(workdir, demo_small):
     assert len((workdir / "w.tsv").read_text().splitlines()) == 1 + 1 + 4
 
 
+def test_predict_refuses_to_write_over_its_input(workdir, demo_small):
+    fa = workdir / "keep.fa"
+    fa.write_text(f">a\n{demo_small.sequences[0]}\n")
+    r = invoke("predict", workdir / "run", fa, "--out", fa)
+    assert r.exit_code == 2 and "also an input" in r.output and "Traceback" not in r.output
+    assert fa.read_text() == f">a\n{demo_small.sequences[0]}\n"
+
+
 def test_evaluate(workdir):
     r = invoke("evaluate", workdir / "run", workdir / "data.parquet", "--out", workdir / "m.json",
                "--plot", workdir / "c.png")

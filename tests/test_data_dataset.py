@@ -88,6 +88,24 @@ def test_atomic_outputs_remove_the_folders_they_made_on_failure(tmp_path):
     assert (tmp_path / "new" / "deeper" / "out.tsv").read_text() == "x"
 
 
+def test_atomic_paths_refuse_to_write_over_an_input(tmp_path):
+    """An output that is one of the command's inputs (also by another spelling, or through a link), or two outputs
+    that are one file, are refused before anything is written; the input is untouched."""
+    from rnalabel.data.files import atomic_paths
+
+    data = tmp_path / "mirnas.fa"
+    data.write_text(">a\nACGU\n")
+    (tmp_path / "link.fa").symlink_to(data)
+    for out in (data, tmp_path / "sub" / ".." / "mirnas.fa", tmp_path / "link.fa"):
+        with pytest.raises(InputError, match="also an input"):
+            atomic_paths(out, inputs=(None, data))
+    with pytest.raises(InputError, match="two outputs"):
+        atomic_paths(tmp_path / "a.tsv", tmp_path / "a.tsv")
+    assert data.read_text() == ">a\nACGU\n" and sorted(p.name for p in tmp_path.iterdir()) == ["link.fa", "mirnas.fa"]
+    with atomic_paths(tmp_path / "out.tsv", inputs=(data, object())) as (tmp,):  # a Dataset is not a path
+        tmp.write_text("x")
+
+
 def test_window_starts_cover_the_sequence():
     assert window_starts(50, 101, 50).tolist() == [0]
     assert window_starts(101, 101, 50).tolist() == [0]

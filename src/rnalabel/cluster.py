@@ -259,7 +259,7 @@ def predict_parallel(
         raise InputError("file not found.", path=data, remedy="check the path.")
     given = {str(Path(p).resolve()): str(p) for p in (model_dir, data_path)}
     options = {"batch_size": batch_size, "device": device, "precision": precision, "chunk": chunk}
-    with atomic_paths(out, windows_out) as (out_tmp, windows_tmp):
+    with atomic_paths(out, windows_out, inputs=(data,)) as (out_tmp, windows_tmp):
         parts = Path(tempfile.mkdtemp(prefix=f".{Path(out).name}.", suffix=".parts", dir=out_tmp.parent))
         try:
             with client(workers, scheduler) as c:

@@ -202,7 +202,7 @@ def evaluate_run(
 
     if split not in ("train", "val", "test", "all"):
         raise InputError(f"unknown split {split!r}.", remedy="use train, val, test or all.")
-    with atomic_paths(out, plot) as (out_tmp, plot_tmp):
+    with atomic_paths(out, plot, inputs=(data,)) as (out_tmp, plot_tmp):
         model = load_model(model_dir)
         ds = _dataset(data)
         if split != "all" and ds.split is not None:
@@ -252,7 +252,7 @@ def predict_run(
     """
     from rnalabel.io import iter_input
 
-    with atomic_paths(out, windows_out) as (out_tmp, windows_tmp):
+    with atomic_paths(out, windows_out, inputs=(data,)) as (out_tmp, windows_tmp):
         model = load_model(model_dir)
         if windows_out is not None and not model.kind_info.scans:
             raise InputError(f"a {model.kind} model takes each sequence whole; it has no per-window scores.",
@@ -336,7 +336,7 @@ def rank_run(
     from rnalabel.engine.similarity import load_index, rank
     from rnalabel.io.mirbase import lookup_mirnas
 
-    with atomic_paths(out) as (out_tmp,):
+    with atomic_paths(out, inputs=(None if isinstance(queries, list) else queries, mirbase)) as (out_tmp,):
         model = load_model(model_dir)
         index = load_index(model)
         ds = lookup_mirnas(queries, mirbase) if isinstance(queries, list) else _dataset(queries)

@@ -55,7 +55,8 @@ def similar(
 
     if top < 1:
         raise InputError(f"--top must be at least 1, got {top}.")
-    with atomic_paths(out) as (tmp,):  # an unwritable --out fails before any work; nothing partial is left
+    # an unwritable --out fails before any work; nothing partial is left
+    with atomic_paths(out, inputs=(fasta, pssm, structure, contacts)) as (tmp,):
         new = new_proteins(fasta=fasta, pssm=pssm, structure=structure, contacts=contacts, name=name)
         names, m = protein_similarity(load_model(model), new)
         if tmp is not None:

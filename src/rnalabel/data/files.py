@@ -70,6 +70,17 @@ def _remove_made(made: list[Path]) -> None:
             break
 
 
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (through links and relative parts); False for what is not a path."""
+    try:
+        a, b = Path(a), Path(b)
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except (TypeError, OSError):
+        return False
+
+
 class atomic_path:  # noqa: N801 - used as a context manager
     """Context manager yielding a temporary path next to ``path``; renamed onto ``path`` only on success.
 
@@ -109,9 +120,20 @@ class atomic_path:  # noqa: N801 - used as a context manager
 class atomic_paths:  # noqa: N801 - context manager
     """Several output files written all or none: yields one temporary path per target (``None`` targets give
     ``None``), created before any work, so an unwritable target fails first; on success every temporary file is
-    renamed onto its target, on failure (an error, Ctrl-C) every one is removed."""
+    renamed onto its target, on failure (an error, Ctrl-C) every one is removed.
 
-    def __init__(self, *paths: str | os.PathLike | None) -> None:
+    ``inputs``: files the command reads; a target that is one of them (or two targets that are one file) is refused
+    before anything is written, since the rename would replace what was read."""
+
+    def __init__(self, *paths: str | os.PathLike | None, inputs: tuple[str | os.PathLike | None, ...] = ()) -> None:
+        given = [Path(p) for p in paths if p is not None]
+        for i, p in enumerate(given):
+            if any(_same_file(p, q) for q in inputs if q is not None):
+                raise InputError("is also an input of this command; writing here would replace it.", path=p,
+                                 remedy="give another --out.")
+            if any(_same_file(p, q) for q in given[:i]):
+                raise InputError("is given for two outputs of this command.", path=p,
+                                 remedy="give each output its own file.")
         self.parts = [None if p is None else atomic_path(p) for p in paths]
 
     def __enter__(self) -> list[Path | None]:
