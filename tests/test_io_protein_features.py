@@ -88,6 +88,22 @@ def test_bad_pssms(tmp_path):
         read_pssm(tmp_path / "n.pssm")
 
 
+def test_damaged_pssms_are_refused_not_truncated(tmp_path):
+    """A row cut short, a blank line inside the rows, or a missing position used to end the rows there silently
+    (a 3-residue protein read as 1); each is now an error at the file and line. Rows 1-3 are lines 4-6."""
+    good = _pssm(tmp_path / "g.pssm", "MKVL").read_text().splitlines()
+    cases = {
+        "short": (good[:4] + [good[4][:30]] + good[5:], r"short\.pssm:5: a PSSM row must be"),
+        "blank": (good[:5] + [""] + good[5:], r"blank\.pssm:7: residue rows go on after a blank line \(line 6\)"),
+        "gap": (good[:4] + good[5:], r"gap\.pssm:5: position 3 where 2 was expected"),
+    }
+    for name, (lines, match) in cases.items():
+        (tmp_path / f"{name}.pssm").write_text("\n".join(lines) + "\n")
+        with pytest.raises(InputError, match=match):
+            read_pssm(tmp_path / f"{name}.pssm")
+    assert read_pssm(tmp_path / "g.pssm").sequence == "MKVL"  # the footer after the blank line is not a row
+
+
 def test_blosum_profile():
     p = blosum_profile("wa", name="x")  # case-insensitive
     assert p.sequence == "WA" and p.values[0, AMINO_ACIDS.index("W")] == 11 and p.values[1, AMINO_ACIDS.index("A")] == 4

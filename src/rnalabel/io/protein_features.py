@@ -60,14 +60,20 @@ def _text(path: Path, what: str) -> str:
         raise InputError(f"cannot read {what} ({exc}).", path=path, remedy=f"give {what} as plain text or gzip.") from None
 
 
+def _pssm_row_like(f: list[str]) -> bool:
+    """Whether split fields look like a PSSM residue row (position, one letter, then numbers)."""
+    return len(f) >= 3 and f[0].isdigit() and len(f[1]) == 1 and f[1].isalpha()
+
+
 def read_pssm(path: str | os.PathLike, *, name: str | None = None) -> Profile:
     """A PSI-BLAST ASCII PSSM: the sequence and its 20 log-odds scores per residue.
 
     Raises
     ------
     InputError
-        No header line with the 20 amino acids, a residue row with missing or non-numeric scores, or a residue
-        letter that is not an amino acid (each with the file and line).
+        No header line with the 20 amino acids, a residue row with missing or non-numeric scores, a position
+        missing or out of order, residue rows after a blank line, or a residue letter that is not an amino acid
+        (each with the file and line).
     """
     p = Path(path)
     lines = _text(p, "a PSI-BLAST ASCII PSSM").splitlines()
@@ -76,16 +82,23 @@ def read_pssm(path: str | os.PathLike, *, name: str | None = None) -> Profile:
         raise InputError("no PSSM header (a line with the 20 amino acids A R N D ... V).", path=p,
                          remedy="give PSI-BLAST's ASCII PSSM (psiblast -out_ascii_pssm).")
     seq, rows = [], []
-    for i in range(header + 1, len(lines)):
+    i = header + 1
+    while i < len(lines) and not lines[i].split():  # blank lines before the first row
+        i += 1
+    for i in range(i, len(lines)):
         f = lines[i].split()
-        if not f:
-            if rows:
-                break
-            continue
+        if not f:  # the rows end at the first blank line; PSI-BLAST's K/Lambda footer follows
+            later = next((j for j in range(i + 1, len(lines)) if _pssm_row_like(lines[j].split())), None)
+            if later is not None:
+                raise InputError(f"residue rows go on after a blank line (line {i + 1}).", path=p, line=later + 1,
+                                 remedy="remove the blank line; give an unedited PSI-BLAST ASCII PSSM.")
+            break
         if len(f) < 22 or not f[0].isdigit():
-            if rows:
-                break
-            raise InputError("a PSSM row must be: position, residue, 20 scores.", path=p, line=i + 1)
+            raise InputError(f"a PSSM row must be: position, residue, 20 scores; got {len(f)} fields.", path=p,
+                             line=i + 1, remedy="give an unedited PSI-BLAST ASCII PSSM (is the file cut short?).")
+        if int(f[0]) != len(rows) + 1:
+            raise InputError(f"position {f[0]} where {len(rows) + 1} was expected (a row missing or out of order).",
+                             path=p, line=i + 1, remedy="give an unedited PSI-BLAST ASCII PSSM.")
         try:
             row = [float(x) for x in f[2:22]]
         except ValueError:
