@@ -18,13 +18,16 @@ from rnalabel.io import read_protein_fasta
 def test_alphabet_tokens_and_normalisation():
     assert len(AMINO_ACIDS) == 20 and OTHER_AA == 20
     assert validate_protein(" mkv lw*\n") == "MKVLW"
+    assert validate_protein("ACGU") == "ACGU"  # a short peptide of those letters is still a peptide
     t = encode_protein(["ACY", "XB"])
     assert t.tolist() == [[0, 1, 19], [20, 20, 20]]
     assert decode_protein(t[0]) == "ACY" and decode_protein(t[1], 2) == "XX"
 
 
 @pytest.mark.parametrize("seq, match", [("", "is empty"), ("MK1V", "outside the amino-acid alphabet: '1'"),
-                                        ("MK*V", "'\\*'"), ("MK-V", "'-'")])
+                                        ("MK*V", "'\\*'"), ("MK-V", "'-'"),
+                                        ("ACGUAGCUAGCUAGCUAGCUAA", "reads as a nucleotide sequence"),
+                                        ("ACGTNACGTAGCTAGCTAGCT", "reads as a nucleotide sequence")])
 def test_bad_proteins_are_refused(seq, match):
     with pytest.raises(SequenceError, match=match):
         validate_protein(seq, name="p1")

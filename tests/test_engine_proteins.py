@@ -108,6 +108,12 @@ def test_store_load_and_zero_shot(bundle_with_index, tmp_path):
     assert r["score"] == pytest.approx(float((w * zs).sum() / w.sum()) if w.sum() else float(zs.mean()), abs=1e-6)
     with pytest.raises(InputError):
         zero_shot(b, q, new, neighbours=0)
+    known = [_feat("qki", _mutate(FAMILY_A, 3, 51))]  # has data already (any case): it would be listed twice
+    for call in (lambda: zero_shot(b, q, known), lambda: protein_similarity(b, known)):
+        with pytest.raises(InputError, match="has binding data in this model"):
+            call()
+    with pytest.raises(InputError, match="two new proteins are named 'NEW'"):
+        zero_shot(b, q, new + new)
     b.artifacts.pop("proteins.encoder")
     with pytest.raises(ModelFileError, match="no protein encoder"):
         load_protein_encoder(b)

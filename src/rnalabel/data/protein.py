@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rnalabel.data.sequence import check_letters
-from rnalabel.errors import LabelError
+from rnalabel.errors import LabelError, SequenceError
 
 #: the 20 amino acids, in alphabetical one-letter order (token i = AMINO_ACIDS[i])
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
@@ -37,6 +37,10 @@ def normalize_protein(seq: str) -> str:
     """Strip whitespace, upper-case, and drop one trailing ``*`` (a stop codon). No validation."""
     s = "".join(seq.split()).upper()
     return s[:-1] if s.endswith("*") else s
+
+
+#: a protein at least this long spelled only with A C G T U N is taken for a nucleotide sequence given by mistake
+NUCLEOTIDE_LIKE = 20
 
 
 def validate_protein(
@@ -64,12 +68,16 @@ def validate_protein(
     str
         The normalised sequence.
     """
-    return check_letters(
-        normalize_protein(seq), _VALID, who=f"protein {name!r}" if name is not None else "protein",
-        alphabet="the amino-acid alphabet",
+    who = f"protein {name!r}" if name is not None else "protein"
+    s = check_letters(
+        normalize_protein(seq), _VALID, who=who, alphabet="the amino-acid alphabet",
         remedy="use the 20 one-letter amino-acid codes (and B, Z, J, X, U, O); '*' only at the end.",
         unit="residues", path=path, line=line, max_length=max_length,
     )
+    if len(s) >= NUCLEOTIDE_LIKE and set(s.rstrip("*")) <= set("ACGTUN"):
+        raise SequenceError(f"{who} has only the letters A, C, G, T/U and N: it reads as a nucleotide sequence.",
+                            path=path, line=line, remedy="give the protein's amino-acid sequence.")
+    return s
 
 
 def encode_protein(seqs: Sequence[str], length: int | None = None) -> np.ndarray:

@@ -163,13 +163,31 @@ def load_protein_encoder(bundle: Bundle) -> ProteinSpace:
     return ProteinSpace(enc.eval(), names, emb, meta)
 
 
+def _embed_new(space: ProteinSpace, new: list[ProteinFeatures], taken: set[str] = frozenset()) -> np.ndarray:
+    """Embeddings of new proteins, refusing one named like a protein with data (or like another new one): it
+    would be listed twice, once from its own sites and once through its neighbours."""
+    known = {n.upper() for n in [*space.names, *taken]}
+    seen: set[str] = set()
+    for f in new:
+        key = f.name.upper()
+        if key in known:
+            raise InputError(f"{f.name!r} is given as a new protein but has binding data in this model (its rank "
+                             "comes from its own sites).",
+                             remedy="leave it out, or give it another name (--name, or the FASTA id) to see its "
+                             "score through its neighbours.")
+        if key in seen:
+            raise InputError(f"two new proteins are named {f.name!r}.", remedy="give each its own name.")
+        seen.add(key)
+    return embed_proteins(space.encoder, new)
+
+
 def protein_similarity(bundle: Bundle, new: list[ProteinFeatures] | None = None) -> tuple[list[str], np.ndarray]:
     """(names, n x n cosine matrix) of the proteins with data, followed by ``new`` ones."""
     space = load_protein_encoder(bundle)
     emb = space.embeddings
     names = list(space.names)
     if new:
-        emb = np.concatenate([emb, embed_proteins(space.encoder, new)])
+        emb = np.concatenate([emb, _embed_new(space, new)])
         names += [f.name for f in new]
     return names, emb @ emb.T
 
@@ -200,7 +218,7 @@ def zero_shot(
         raise ModelFileError("none of the encoder's proteins is in the similarity index.", remedy="train it again.")
     z, *_ = site_scores(bundle, queries, index=index, batch_size=batch_size)
     zp = np.stack([z[:, groups[space.names[i]]].max(axis=1) for i in known], axis=1)  # (Q, P_known)
-    sims = embed_proteins(space.encoder, new) @ space.embeddings[known].T  # (N, P_known)
+    sims = _embed_new(space, new, set(groups)) @ space.embeddings[known].T  # (N, P_known)
     out = []
     for n, f in enumerate(new):
         order = np.argsort(-sims[n])[:neighbours]
