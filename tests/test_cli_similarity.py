@@ -87,6 +87,33 @@ def test_index_errors(work, tmp_path):
     assert r.exit_code == 2 and not (tmp_path / "y").exists()
 
 
+def test_index_refuses_a_degenerate_null_and_leaves_no_checkpoint(work, tmp_path, monkeypatch):
+    """A null set of 1-nt sequences has (almost) no distinct shuffles: refused before any work (it gave z ~ 1e5);
+    a build that fails before any site is embedded leaves no .OUT.checkpoint behind."""
+    import rnalabel.engine.similarity as sim
+    from rnalabel.errors import InputError
+
+    (tmp_path / "one.fa").write_text("".join(f">n{i}\n{'ACGU'[i % 4]}\n" for i in range(40)))
+    r = invoke("index", work / "tgt", work / "sites.parquet", "--null", tmp_path / "one.fa", "--out", tmp_path / "a",
+               "--no-progress")
+    assert r.exit_code == 2 and "distinct sequence" in r.output and "--null" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.fa"]
+    calls = []
+    real = sim._embed
+
+    def failing(bundle, ds, **kw):  # the null controls embed, the first chunk of sites fails
+        calls.append(len(ds))
+        if len(calls) > 1:
+            raise InputError("refused")
+        return real(bundle, ds, **kw)
+
+    monkeypatch.setattr(sim, "_embed", failing)
+    r = invoke("index", work / "tgt", work / "sites.parquet", "--null", work / "mirnas.fa", "--out", tmp_path / "b",
+               "--no-progress")
+    assert r.exit_code == 2 and "refused" in r.output and len(calls) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.fa"]
+
+
 def test_proteins_train_similar_and_zero_shot(work, tmp_path):
     fa = work / "prot.fa"
     seqs = {"PUM2": "MNHDFQALALESRGMGELLPTKKFWEPDDSTKDGQKGIFLGDDEWRETAWGASHHSMSQPIMVQRRSGQGFHGNSEVNAILSPRSESGGLGVSMVEY",

@@ -302,10 +302,16 @@ def index_run(
     from rnalabel.engine.similarity import build_index
 
     ck = checkpoint_dir(out)
+    had = ck.exists()
     with atomic_dir(out, overwrite=overwrite) as folder:
         model = load_model(model_dir)
-        build_index(model, _dataset(sites), _dataset(null), k=k, n_null=n_null, center=center,
-                    batch_size=batch_size, progress=progress, seed=seed, checkpoint=ck)
+        try:
+            build_index(model, _dataset(sites), _dataset(null), k=k, n_null=n_null, center=center,
+                        batch_size=batch_size, progress=progress, seed=seed, checkpoint=ck)
+        except BaseException:
+            if not had and not any(ck.glob("part*.npy")):  # refused before any site was embedded: nothing to keep
+                shutil.rmtree(ck, ignore_errors=True)
+            raise
         model.card.setdefault("index", {})["built_from"] = {"model": str(model_dir), "sites": str(sites),
                                                             "null": str(null)}
         save_model(model, folder)

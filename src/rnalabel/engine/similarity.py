@@ -55,6 +55,8 @@ INDEX_SEEDS = "index.seed_matches"
 SEED_K = 7
 #: dinucleotide shuffles of a query behind its seed_z
 SEED_SHUFFLES = 30
+#: fewest distinct shuffled controls an index is calibrated on
+MIN_NULL_DISTINCT = 10
 
 
 def _faiss():
@@ -392,6 +394,15 @@ def build_index(
     used = np.flatnonzero(pos.any(axis=1))
     if len(used) == 0:
         raise InputError("the site dataset has no bound site (no label is 1).", remedy="give binding sites.")
+    controls = null_controls(null, n_null, seed=seed)
+    distinct = len(set(controls.sequences))
+    if distinct < MIN_NULL_DISTINCT:
+        raise InputError(f"the null set's shuffles hold only {distinct} distinct sequence(s) (of "
+                         f"{len(controls)}): too few to calibrate the scores (z-scores would have no spread).",
+                         remedy="give more, or longer, query-like sequences (e.g. miRNAs) as --null.")
+    t1 = time.perf_counter()  # the controls first: a null the model refuses fails before any site is embedded
+    null_vectors = _embed(bundle, controls, batch_size=batch_size, progress=False)
+    null_s = time.perf_counter() - t1
     t0 = time.perf_counter()
     if checkpoint is not None:
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
@@ -406,9 +417,7 @@ def build_index(
     proteins = {e: list((info.get(e) or {}).get("proteins") or [e]) for e in experiments}
     si = SiteIndex.from_vectors(raw_vectors, pos[used], experiments, proteins=proteins,
                                 site_ids=[str(i) for i in sites.ids[used]], k=k, center=center)
-    t1 = time.perf_counter()
-    si.calibrate(_embed(bundle, null_controls(null, n_null, seed=seed), batch_size=batch_size, progress=False))
-    null_s = time.perf_counter() - t1
+    si.calibrate(null_vectors)
     index = faiss.IndexFlatIP(si.vectors.shape[1])
     index.add(si.vectors)
     site_ids = si.site_ids
@@ -419,7 +428,8 @@ def build_index(
         "n_sites": int(len(order)), "n_sequences": int(len(used)), "dim": int(si.vectors.shape[1]),
         "centered": center,
         "sizes": {e: int(n) for e, n in zip(experiments, np.diff(offsets), strict=True)},
-        "null": {"n_sequences": len(null), "shuffles_each": n_null, "seed": seed,
+        "null": {"n_sequences": len(null), "shuffles_each": n_null, "seed": seed, "distinct_controls": distinct,
+                 "lengths": [int(null.lengths.min()), int(np.median(null.lengths)), int(null.lengths.max())],
                  "source": str(null.provenance.get("source", ""))},
         "sites_source": {k2: v for k2, v in sites.provenance.items() if k2 != "label_info"},
         "seconds": {"embed_sites": round(embed_s, 2), "null": round(null_s, 2)},
