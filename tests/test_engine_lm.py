@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rnalabel.engine.lm_pretrain import PretrainSettings, mask_batch, pretrain
-from rnalabel.errors import ConfigError, InputError, ModelFileError
+from rnalabel.errors import ConfigError, InputError, ModelFileError, SequenceError
 from rnalabel.io.lm import load_lm, save_lm
 from rnalabel.models.rnalm import RNALM, VOCAB, LMConfig, encode_rna
 
@@ -127,9 +127,12 @@ def test_lm_view_in_a_bundle(tmp_path, demo_small):
     with pytest.raises(Exception, match="has not read its language model|no language model"):
         view.transform(demo_small)
     fitted = view.fit(demo_small)
-    ds = Dataset.from_sequences(["a", "b"], ["ACGUACGU", "A" * 40])
+    ds = Dataset.from_sequences(["a", "b"], ["ACGUACGU", "A" * 20])
     x = fitted.transform(ds)
     assert x.shape == (2, 16, 20) and np.all(x[0, :, 8:] == 0) and np.abs(x[1]).sum() > 0
+    for n in (21, 33):  # longer than the view's 20, or than the LM's 32: refused, never cut
+        with pytest.raises(SequenceError, match=f"is {n} nt long, longer than the 20 nt the lm view"):
+            fitted.transform(Dataset.from_sequences(["c"], ["A" * n]))
     h = load_lm(d).module.hidden_states(torch.tensor([[2, 5, 6, 7, 8, 5, 6, 7, 8, 3]]))
     np.testing.assert_allclose(x[0, :, :8], h[0, 1:9].detach().numpy().T, atol=1e-5)
     rand = build_view({"type": "lm", "path": str(d), "length": 20, "random_init": True}).fit(demo_small)
@@ -139,7 +142,11 @@ def test_lm_view_in_a_bundle(tmp_path, demo_small):
     rec = replace(rec, params={**rec.params, "hidden": 8, "filters": 4},
                   views={"kmer": {"type": "kmer", "k": [1, 2]}, "lm": {"type": "lm", "path": str(d), "length": 40}},
                   train=replace(rec.train, max_epochs=1))
-    model, _ = fit(rec, demo_small, progress=False, device="cpu")
+    with pytest.raises(SequenceError, match="the lm view \\(length 40, language model 32 nt\\)"):
+        fit(rec, demo_small, progress=False, device="cpu")  # 101-nt RNAs, a 32-nt language model
+    short = Dataset.from_sequences(list(demo_small.ids), [s[:32] for s in demo_small.sequences], demo_small.labels,
+                                   demo_small.label_names, split=demo_small.split)
+    model, _ = fit(rec, short, progress=False, device="cpu")
     run = save_model(model, tmp_path / "run")
     (d / "model.safetensors").unlink()  # the LM folder is no longer needed
     loaded = load_model(run)

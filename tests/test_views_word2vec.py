@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnalabel.data import Dataset
-from rnalabel.errors import ConfigError
+from rnalabel.errors import ConfigError, SequenceError
 from rnalabel.views import Word2Vec, build_view
 
 
@@ -20,13 +20,15 @@ def test_fit_transform_layout_and_determinism(demo_small):
     assert fitted.vectors.shape == (64, 8) and fitted.vocabulary[:2] == ["AAA", "AAC"]
     assert fitted == view  # artifacts are not parameters
     assert "vectors" not in fitted.spec() and fitted.spec()["dim"] == 8
-    ds = Dataset.from_sequences(["a", "b"], ["ACGUNACG", "A" * 40])
+    ds = Dataset.from_sequences(["a", "b"], ["ACGUNACG", "A" * 32])
     x = fitted.transform(ds)
     assert x.shape == (2, 8, 30) and x.dtype == np.float32
     np.testing.assert_allclose(x[0, :, 0], fitted.vectors[6])  # ACG = 0*16 + 1*4 + 2
     np.testing.assert_allclose(x[0, :, 5], fitted.vectors[6])  # ACG again at position 6 (1-based)
     assert np.all(x[0, :, 2:5] == 0) and np.all(x[0, :, 6:] == 0)  # GUN, UNA, NAC hold N; past the end
-    np.testing.assert_allclose(x[1, :, 29], fitted.vectors[0])  # AAA all along, cut at length 30
+    np.testing.assert_allclose(x[1, :, 29], fitted.vectors[0])  # AAA all along: 32 nt are 30 3-mers
+    with pytest.raises(SequenceError, match="is 33 nt long, longer than the 32 nt the word2vec view"):
+        fitted.transform(Dataset.from_sequences(["c"], ["A" * 33]))  # refused, never cut
     again = view.fit(demo_small)
     np.testing.assert_array_equal(again.vectors, fitted.vectors)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 
-from rnalabel.errors import ConfigError
+from rnalabel.errors import ConfigError, SequenceError
 from rnalabel.views.mapping import NucleotideMap, pair_track, positions_track
 
 if TYPE_CHECKING:
@@ -48,6 +48,17 @@ class Folding(NamedTuple):
     func: Callable[[str], np.ndarray]
     key: str
     channels: int
+
+
+def refuse_longer(dataset: Dataset, limit: int, who: str, remedy: str) -> None:
+    """Raise :class:`SequenceError` when a sequence is longer than the ``limit`` nt a view covers: a view never cuts
+    a sequence silently."""
+    too_long = np.flatnonzero(np.asarray(dataset.lengths) > limit)
+    if len(too_long):
+        i = int(too_long[0])
+        raise SequenceError(f"sequence {dataset.ids[i]!r} is {int(dataset.lengths[i])} nt long, longer than the "
+                            f"{limit} nt {who} covers ({len(too_long)} sequence(s) are); it would be cut.",
+                            remedy=remedy)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ The view is given an LM folder (``path``: rnalabel's own from ``rnalabel lm pret
 see :mod:`rnalabel.io.lm`). :meth:`LanguageModel.fit` reads it once and keeps the weights, shape and vocabulary
 as artifacts of the view, so a trained bundle carries the language model with it (checksummed, safetensors) and
 never needs the folder again. :meth:`LanguageModel.transform` runs the LM on ``[CLS] sequence [SEP]`` and returns
-the hidden states of layer ``layer`` at the nucleotides, shape ``(N, hidden, length)``, zero past a sequence's end
-(a longer sequence is cut at ``length``). ``random_init=True`` keeps the shape but not the pretrained weights: the
+the hidden states of layer ``layer`` at the nucleotides, shape ``(N, hidden, length)``, zero past a sequence's end;
+a sequence longer than ``length`` (or than the language model takes) is refused, never cut. ``random_init=True`` keeps the shape but not the pretrained weights: the
 same view from an untrained LM of the same size, to measure what pretraining brings.
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnalabel.errors import ConfigError
-from rnalabel.views.base import View, artifact_field, register_view
+from rnalabel.views.base import View, artifact_field, refuse_longer, register_view
 
 if TYPE_CHECKING:
     from rnalabel.data import Dataset
@@ -123,6 +123,10 @@ class LanguageModel(View):
         module = self._module()
         ids_of = nucleotide_ids(list(self.vocab))
         keep = min(self.length, module.config.max_nucleotides)
+        refuse_longer(dataset, keep, f"the lm view (length {self.length}, language model "
+                      f"{module.config.max_nucleotides} nt)",
+                      remedy="give shorter sequences, or train with a larger `length` in the lm view (and a "
+                      "language model that takes as many nucleotides).")
         out = np.zeros((len(dataset), module.config.hidden_size, self.length), dtype=np.float32)
         with torch.inference_mode():
             for a in range(0, len(dataset), self.batch_size):

@@ -6,11 +6,11 @@ individual words and converted into feature vectors ... a sequence window of 120
 
 * words are the overlapping k-mers of a sequence (k = 3 by default), a sentence is one sequence;
 * :meth:`Word2Vec.fit` trains gensim's skip-gram (``sg=1``) on the **training** sequences only, with one worker
-  thread, a fixed seed and a stable word hash, so that it is deterministic from one process to the next; the vectors of all 4**k k-mers (zeros for a k-mer the
-  training data never had) are kept in lexicographic k-mer order (:func:`rnalabel.views.kmer.kmer_names`);
+  thread, a fixed seed and a stable word hash, so that it is deterministic from one process to the next; the
+  vectors of all 4**k k-mers (zeros for a k-mer the training data never had) are kept in lexicographic k-mer order (:func:`rnalabel.views.kmer.kmer_names`);
 * :meth:`Word2Vec.transform` gives ``(N, dim, length)``: the vector of the k-mer starting at each of the first
-  ``length`` positions, zero where a k-mer runs past the sequence's end or holds N (a longer sequence gives its
-  first ``length`` k-mers);
+  ``length`` positions, zero where a k-mer runs past the sequence's end or holds N (a sequence with more than
+  ``length`` k-mers is refused, never cut);
 * the vectors and the vocabulary are artifacts of the view (:meth:`rnalabel.views.base.View.artifacts`): a model
   bundle stores them as ``artifacts/view.<name>.vectors.npy`` and ``.vocabulary.json``, with checksums, never
   pickled; loading checks the vocabulary against the k-mers the view expects.
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnalabel.errors import ConfigError
-from rnalabel.views.base import View, artifact_field, register_view
+from rnalabel.views.base import View, artifact_field, refuse_longer, register_view
 from rnalabel.views.kmer import kmer_codes, kmer_names
 
 if TYPE_CHECKING:
@@ -135,6 +135,8 @@ class Word2Vec(View):
         if self.vectors is None:
             raise ConfigError("the word2vec view has no vectors: it must be fitted on training data first.",
                               remedy="train a recipe with it (fit learns the vectors), or load a model that has it.")
+        refuse_longer(dataset, self.length + self.k - 1, f"the word2vec view ({self.length} {self.k}-mers)",
+                      remedy="give shorter sequences, or train with a larger `length` in the word2vec view.")
         codes = kmer_codes(dataset.tokens[:, : self.length + self.k - 1], dataset.lengths, self.k)[:, : self.length]
         table = np.vstack([np.asarray(self.vectors, dtype=np.float32), np.zeros((1, self.dim), np.float32)])
         emb = table[np.where(codes >= 0, codes, len(table) - 1)]  # (N, span, dim); -1 -> the zero row
