@@ -255,3 +255,25 @@ def test_each_epoch_trains_on_other_batches(tmp_path, monkeypatch, bucket):
 def test_bucket_setting_is_checked():
     with pytest.raises(ConfigError, match="bucket_batches"):
         PretrainSettings(bucket_batches="yes")
+
+
+def test_pretrain_refusals_say_what_to_do(tmp_path, corpus):
+    """A corpus left empty by --exclude, a single RNA (it gave an LM with NaN metrics), --overwrite into a folder
+    rnalabel did not write (the message asked for --overwrite), a hidden size heads do not divide: each refused
+    with a remedy that names a real option, and nothing is written."""
+
+    one = tmp_path / "one.fa"
+    one.write_text(">a\nACGUACGUACGUACGUACGU\n")
+    fast = PretrainSettings(epochs=1)
+    with pytest.raises(InputError, match="check that --exclude is not the corpus itself"):
+        pretrain([corpus], tmp_path / "a", config=TINY, settings=fast, progress=False, exclude=[corpus])
+    with pytest.raises(InputError, match="only 1 distinct sequence.*at least 2"):
+        pretrain([one], tmp_path / "b", config=TINY, settings=fast, progress=False)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(InputError, match="not written by rnalabel") as e:
+        pretrain([corpus], tmp_path / "mine", config=TINY, settings=fast, progress=False, overwrite=True)
+    assert "--overwrite" not in str(e.value) and (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "one.fa"]
+    with pytest.raises(ConfigError, match="choose --hidden as a multiple of --heads \\(e.g. 28 or 32"):
+        LMConfig(hidden_size=30, num_attention_heads=4)

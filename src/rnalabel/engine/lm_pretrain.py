@@ -163,10 +163,12 @@ def read_corpus(paths: Sequence[str | os.PathLike], *, max_nucleotides: int, val
     train_pieces = _pieces([unique[i] for i in order[n_val:]], max_nucleotides)
     if max_sequences is not None:
         train_pieces = [train_pieces[i] for i in np.sort(rng.permutation(len(train_pieces))[:max_sequences])]
-    if not train_pieces:
+    if not train_pieces or not val_pieces:
         raise InputError(f"the corpus has only {len(unique)} distinct sequence(s)"
                          + (f" once {len(distinct) - len(unique)} excluded ones are dropped" if held_out else "")
-                         + "; pretraining needs more.")
+                         + "; pretraining needs at least 2 (some are held out to measure it).",
+                         remedy=("check that --exclude is not the corpus itself, or give a larger corpus."
+                                 if held_out and len(unique) < 2 else "give a larger corpus."))
 
     def tokenise(pieces: list[str]) -> np.ndarray:
         if not pieces:
@@ -397,10 +399,13 @@ def pretrain(
         raise InputError("there is no checkpoint to resume from here.", path=ck_dir,
                          remedy="start without --resume (or point --out at the interrupted run).")
     if not resume and out.is_dir() and any(out.iterdir()):
-        if not overwrite or not ((out / "card.json").exists() or ck_dir.exists()):
+        if not overwrite:
             raise InputError("already holds files (an earlier LM?); nothing was changed.", path=out,
                              remedy="give --resume to continue an interrupted run, --overwrite to replace a finished "
                                     "one, or another --out.")
+        if not ((out / "card.json").exists() or ck_dir.exists()):
+            raise InputError("holds files but no card.json or checkpoint/, so it was not written by rnalabel and is "
+                             "not replaced.", path=out, remedy="choose another --out.")
         shutil.rmtree(out)
     corpus = read_corpus(corpora, max_nucleotides=config.max_nucleotides, val_fraction=settings.val_fraction,
                          seed=settings.seed, max_sequences=settings.max_sequences, exclude=exclude)

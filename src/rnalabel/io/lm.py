@@ -188,7 +188,8 @@ def _read_vocab(d: Path, config: LMConfig) -> list[str]:
                              remedy="copy the model's vocab.txt into the folder again.") from None
     vocab = [line.strip() for line in text.splitlines() if line.strip()]
     if len(vocab) != config.vocab_size:
-        raise ModelFileError(f"vocab.txt has {len(vocab)} tokens, config.json says {config.vocab_size}.", path=p)
+        raise ModelFileError(f"vocab.txt has {len(vocab)} tokens, config.json says {config.vocab_size}.", path=p,
+                             remedy="the two files come from different models: copy both from one checkpoint.")
     return vocab
 
 

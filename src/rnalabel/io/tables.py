@@ -284,8 +284,10 @@ def read_table(
         A label value other than 1, 0 or empty (naming column, line and value).
     """
     p, raw = _load(path)
-    _require(raw, id_col, "id", p, "id_col= (CLI --id-col)")
-    _require(raw, seq_col, "sequence", p, "seq_col= (CLI --seq-col)")
+    _require(raw, id_col, "id", p, f"id_col= (or convert it once: rnalabel data import table {p.name} --id-col NAME "
+             "--out FILE.parquet, and give that file)")
+    _require(raw, seq_col, "sequence", p, f"seq_col= (or convert it once: rnalabel data import table {p.name} "
+             "--seq-col NAME --out FILE.parquet, and give that file)")
     ids = _ids(raw, id_col, p)
     seqs = ["" if v is None else str(v) for v in raw.columns[seq_col]]
     seqs = validate_many(seqs, path=p, lines=raw.lines, names=ids, max_length=max_length)

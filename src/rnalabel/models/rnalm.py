@@ -50,8 +50,10 @@ class LMConfig:
 
     def __post_init__(self) -> None:
         if self.hidden_size % self.num_attention_heads:
-            raise ConfigError(f"hidden_size ({self.hidden_size}) must be a multiple of num_attention_heads "
-                              f"({self.num_attention_heads}).")
+            h = self.num_attention_heads
+            raise ConfigError(f"hidden_size ({self.hidden_size}) must be a multiple of num_attention_heads ({h}).",
+                              remedy=f"choose --hidden as a multiple of --heads (e.g. {max(h, self.hidden_size // h * h)} "
+                                     f"or {(self.hidden_size // h + 1) * h} with {h} heads).")
         if self.hidden_act not in ("gelu", "gelu_new", "relu"):
             raise ConfigError(f"unsupported hidden_act {self.hidden_act!r}.", remedy="use gelu, gelu_new or relu.")
         for f in fields(self):
