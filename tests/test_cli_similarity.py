@@ -155,3 +155,22 @@ def test_protein_input_errors(work, tmp_path):
     (tmp_path / "c.txt").write_text("1 0 0\n0 1 0\n0 0 1\n")
     r = invoke("rank", work / "idx", work / "mirnas.fa", "--pssm", pssm, "--contacts", tmp_path / "c.txt")
     assert r.exit_code == 2 and "5 residues but the contact map" in r.output
+    import gemmi
+
+    st = gemmi.Structure()
+    st.add_model(gemmi.Model("1"))
+    ch = gemmi.Chain("A")
+    for i in range(5):
+        res = gemmi.Residue()
+        res.name, res.seqid = "ALA", gemmi.SeqId(i + 1, " ")
+        for an, dx in (("CA", 0.0), ("CB", 1.0)):
+            a = gemmi.Atom()
+            a.name, a.element, a.pos = an, gemmi.Element("C"), gemmi.Position(3.8 * i + dx, 0, 0)
+            res.add_atom(a)
+        ch.add_residue(res)
+    st[0].add_chain(ch)
+    st.setup_entities()
+    st.write_pdb(str(tmp_path / "s.pdb"))
+    for cmd in (["rank", work / "idx", work / "mirnas.fa"], ["proteins", "similar", work / "idx"]):
+        r = invoke(*cmd, "--structure", tmp_path / "s.pdb", "--chain", "Z")  # the option the message names exists
+        assert r.exit_code == 2 and "no protein chain Z" in r.output and "--chain" in r.output, r.output

@@ -42,6 +42,7 @@ def similar(
     fasta: Path = typer.Option(None, "--fasta", help="New proteins (FASTA) to place among the known ones."),
     pssm: Path = typer.Option(None, "--pssm", help="A new protein's PSSM."),
     structure: Path = typer.Option(None, "--structure", help="A new protein's structure (PDB/mmCIF)."),
+    chain: str = typer.Option(None, "--chain", help="Chain of --structure (default: its first protein chain)."),
     contacts: Path = typer.Option(None, "--contacts", help="A new protein's contact matrix file."),
     name: str = typer.Option("new_protein", "--name", help="Name of the protein given by --pssm/--structure."),
     top: int = typer.Option(5, "--top", help="Nearest known proteins shown per new protein."),
@@ -57,7 +58,7 @@ def similar(
         raise InputError(f"--top must be at least 1, got {top}.")
     # an unwritable --out fails before any work; nothing partial is left
     with atomic_paths(out, inputs=(fasta, pssm, structure, contacts)) as (tmp,):
-        new = new_proteins(fasta=fasta, pssm=pssm, structure=structure, contacts=contacts, name=name)
+        new = new_proteins(fasta=fasta, pssm=pssm, structure=structure, contacts=contacts, name=name, chain=chain)
         names, m = protein_similarity(load_model(model), new)
         if tmp is not None:
             lines = ["\t".join(["protein", *names])] + ["\t".join([n, *(f"{v:.4f}" for v in row)])

@@ -57,6 +57,7 @@ def rank(
                                    "through their most similar proteins with data (needs rnalabel proteins train)."),
     pssm: Path = typer.Option(None, "--pssm", help="A new protein's PSSM."),
     structure: Path = typer.Option(None, "--structure", help="A new protein's structure (PDB/mmCIF)."),
+    chain: str = typer.Option(None, "--chain", help="Chain of --structure (default: its first protein chain)."),
     contacts: Path = typer.Option(None, "--contacts", help="A new protein's contact matrix file."),
     name: str = typer.Option("new_protein", "--name", help="Name of the protein given by --pssm/--structure."),
     neighbours: int = typer.Option(3, "--neighbours", help="Proteins with data a new protein is scored through."),
@@ -78,7 +79,8 @@ def rank(
         q = queries.split(",")
     from rnalabel.io.protein_features import new_proteins
 
-    new = new_proteins(fasta=new_fasta, pssm=pssm, structure=structure, contacts=contacts, name=name)
+    new = new_proteins(fasta=new_fasta, pssm=pssm, structure=structure, contacts=contacts, name=name,
+                       chain=chain)
     with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
         ranking = rank_run(model, q, out, top=top, n_sites=sites, mirbase=mirbase, batch_size=batch_size,
                            new_proteins=new or None, neighbours=neighbours)

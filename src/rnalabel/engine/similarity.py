@@ -387,7 +387,8 @@ def build_index(
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InputError(f"k must be a whole number of at least 1, got {k!r}.")
     if isinstance(n_null, bool) or not isinstance(n_null, int) or n_null < 2:
-        raise InputError(f"n_null must be a whole number of at least 2, got {n_null!r}.")
+        raise InputError(f"the shuffles per null sequence (n_null, CLI --shuffles) must be a whole number of at "
+                         f"least 2, got {n_null!r}.", remedy="give --shuffles 2 or more (default 10).")
     if len(null) == 0:
         raise InputError("the null set is empty.", remedy="give query-like sequences (e.g. miRNAs) to shuffle.")
     pos = sites.labels == 1

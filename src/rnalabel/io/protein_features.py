@@ -82,10 +82,10 @@ def read_pssm(path: str | os.PathLike, *, name: str | None = None) -> Profile:
         raise InputError("no PSSM header (a line with the 20 amino acids A R N D ... V).", path=p,
                          remedy="give PSI-BLAST's ASCII PSSM (psiblast -out_ascii_pssm).")
     seq, rows = [], []
-    i = header + 1
-    while i < len(lines) and not lines[i].split():  # blank lines before the first row
-        i += 1
-    for i in range(i, len(lines)):
+    first = header + 1
+    while first < len(lines) and not lines[first].split():  # blank lines before the first row
+        first += 1
+    for i in range(first, len(lines)):
         f = lines[i].split()
         if not f:  # the rows end at the first blank line; PSI-BLAST's K/Lambda footer follows
             later = next((j for j in range(i + 1, len(lines)) if _pssm_row_like(lines[j].split())), None)
@@ -308,9 +308,11 @@ def new_proteins(
     structure: str | os.PathLike | None = None,
     contacts: str | os.PathLike | None = None,
     name: str = "new_protein",
+    chain: str | None = None,
 ) -> list[ProteinFeatures]:
     """Proteins without binding data, as a user gives them: every record of a FASTA file (BLOSUM62 profiles), and/or
-    one protein from a PSSM and/or a structure or contact matrix (checked to agree in length)."""
+    one protein from a PSSM and/or a structure (its ``chain``, default the first protein chain) or contact matrix
+    (checked to agree in length)."""
     from rnalabel.io.fasta import read_protein_fasta
 
     out: list[ProteinFeatures] = []
@@ -321,5 +323,5 @@ def new_proteins(
         if structure is None and contacts is not None and pssm is None:
             raise InputError("a contact matrix alone gives no profile.", path=contacts,
                              remedy="give the protein's PSSM too (--pssm).")
-        out.append(protein_features(name, pssm=pssm, structure=structure, contacts=contacts))
+        out.append(protein_features(name, pssm=pssm, structure=structure, contacts=contacts, chain=chain))
     return out
