@@ -172,3 +172,10 @@ def test_devices_are_checked_before_work(demo_small, tmp_path):
     with pytest.raises(InputError, match="is a directory"):
         with atomic_path(tmp_path):
             pass
+
+
+def test_messages_use_the_right_article():
+    from rnalabel.errors import a_or_an
+
+    assert [a_or_an(k) for k in ("embedding", "windowed", "whole-sequence")] == [
+        "an embedding", "a windowed", "a whole-sequence"]

@@ -76,3 +76,8 @@ class ModelFileError(RnalabelError):
 
 class ConfigError(RnalabelError):
     """An unknown recipe, model, view or hyper-parameter."""
+
+
+def a_or_an(word: str) -> str:
+    """``word`` with its indefinite article, for messages ("an embedding", "a windowed")."""
+    return f"{'an' if str(word)[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -26,7 +26,7 @@ from rnalabel.engine.metrics import MultiLabelScores
 from rnalabel.engine.predict import Embeddings, predict
 from rnalabel.engine.recipe import Recipe, load_recipe
 from rnalabel.engine.training import FitReport, fit
-from rnalabel.errors import InputError
+from rnalabel.errors import InputError, a_or_an
 from rnalabel.io import read_input
 
 
@@ -255,7 +255,7 @@ def predict_run(
     with atomic_paths(out, windows_out, inputs=(data,)) as (out_tmp, windows_tmp):
         model = load_model(model_dir)
         if windows_out is not None and not model.kind_info.scans:
-            raise InputError(f"a {model.kind} model takes each sequence whole; it has no per-window scores.",
+            raise InputError(f"{a_or_an(model.kind)} model takes each sequence whole; it has no per-window scores.",
                              remedy="leave out --windows.")
         if isinstance(data, Dataset):
             chunks = [data if shard is None else data.subset(np.arange(shard[0], len(data), shard[1]))]

@@ -97,6 +97,8 @@ def rank(
                       "-" if share != share else f"{100 * share:.1f} %", "-" if sz != sz else f"{sz:.1f}", near)
         out_console.print(t)
     if len(ranking.ids) > len(shown):
-        out_console.print(f"... and {len(ranking.ids) - len(shown)} more miRNAs" + (f" in {out}" if out else ""))
+        more = len(ranking.ids) - len(shown)
+        out_console.print(f"... and {more} more miRNA{'' if more == 1 else 's'}" + (f" in {out}" if out else ""))
     elif out is not None:
-        out_console.print(f"{len(ranking.ids)} miRNAs -> {out}")
+        n = len(ranking.ids)
+        out_console.print(f"{n} miRNA{'' if n == 1 else 's'} -> {out}")

@@ -14,7 +14,7 @@ import numpy as np
 
 from rnalabel.data import Dataset, Windows, make_windows
 from rnalabel.engine.kinds import get_kind
-from rnalabel.errors import ConfigError, SequenceError
+from rnalabel.errors import ConfigError, SequenceError, a_or_an
 from rnalabel.models.registry import InputSpec
 from rnalabel.views.base import View, featurize
 
@@ -41,7 +41,7 @@ def make_units(dataset: Dataset, *, kind: str, window: int | None, stride: int |
     k = get_kind(kind)
     if k.scans:
         if not window or not stride:
-            raise ConfigError(f"a {kind} model needs a window and a stride (got {window}, {stride}).")
+            raise ConfigError(f"{a_or_an(kind)} model needs a window and a stride (got {window}, {stride}).")
         return make_windows(dataset, int(window), int(stride))
     if window:
         too_long = np.flatnonzero(dataset.lengths > window)

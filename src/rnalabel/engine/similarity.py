@@ -40,7 +40,7 @@ from rnalabel.data.sequence import decode
 from rnalabel.data.shuffle import shuffle_tokens
 from rnalabel.engine.bundle import Artifact, Bundle
 from rnalabel.engine.forward import unit_outputs
-from rnalabel.errors import ConfigError, InputError, ModelFileError
+from rnalabel.errors import ConfigError, InputError, ModelFileError, a_or_an
 
 #: artifact names of the index inside a bundle
 INDEX = "index.faiss"
@@ -265,7 +265,7 @@ def _topk_mean(sims: np.ndarray) -> np.ndarray:
 
 def _embed(bundle: Bundle, ds: Dataset, *, batch_size: int, progress: bool) -> np.ndarray:
     if bundle.kind_info.output != "vectors":
-        raise ConfigError(f"the model is a {bundle.kind} model; a similarity index needs an embedding model.",
+        raise ConfigError(f"the model is {a_or_an(bundle.kind)} model; a similarity index needs an embedding model.",
                           remedy="train with a recipe of kind embedding (e.g. --recipe deepmirbp).")
     _, vectors = unit_outputs(bundle, ds, output="embedding", batch_size=batch_size, progress=progress)
     return vectors
