@@ -38,7 +38,7 @@ def test_import_fasta_with_label_table(tmp_path):
     lab.write_text("id\tPUM2\na\t1\nb\t0\n")
     out = tmp_path / "out" / "x.parquet"
     r = _ok(["data", "import", "fasta", fa, "--out", out, "--label-table", lab])
-    assert "2 sequences, 1 labels" in " ".join(r.output.split())
+    assert "2 sequences, 1 label ->" in " ".join(r.output.split())
     ds = Dataset.from_parquet(out)
     assert ds.sequences == ["ACGU", "GGUU"] and ds.labels[:, 0].tolist() == [1, 0]
     p = ds.provenance

@@ -107,6 +107,16 @@ def test_deepmirbp_space_separated_fa_name(tmp_path):
     assert ds.label_names == ["AGO1"] and ds.labels[:, 0].tolist() == [0, 1]
 
 
+def test_seq_label_file_with_a_header_line(tmp_path):
+    """DeepMiRBP's clean_miRNA_original.txt starts with 'miRNA_seq_processed<TAB>label': skipped as a header;
+    line numbers still count it, and a bad label further down is still an error."""
+    r = read_seq_labels(_gz(tmp_path, "miRNA_seq_processed\tlabel\nTGAGGTAG\t1\nACGU\t0\n", "h.gz"))
+    assert r.sequences == ["UGAGGUAG", "ACGU"] and list(r.labels) == [1, 0] and list(r.lines) == [2, 3]
+    with pytest.raises(InputError) as e:
+        read_seq_labels(_gz(tmp_path, "ACGU\t1\nfoo\tbar\n", "h2.gz"))
+    assert e.value.line == 2
+
+
 def test_eclip_errors_name_the_line(tmp_path):
     cases = [
         ("ACGT\t1\nACGT\t1\textra\n", InputError, 2, "found 3"),

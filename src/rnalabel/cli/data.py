@@ -53,7 +53,8 @@ def _parquet_out(out: Path):
 
 
 def _summary(ds, out: Path) -> None:
-    out_console.print(f"{len(ds)} sequences, {ds.n_labels} labels -> {out}")
+    n, k = len(ds), ds.n_labels
+    out_console.print(f"{n} sequence{'' if n == 1 else 's'}, {k} label{'' if k == 1 else 's'} -> {out}")
     if ds.split is not None:
         out_console.print("split: " + ", ".join(
             f"{s} {int(np.sum(ds.split == s))}" for s in ("train", "val", "test")))

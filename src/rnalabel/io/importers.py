@@ -263,7 +263,8 @@ def _split_pairs_slow(data: str, text: str, p: Path) -> tuple[list[str], list[in
 
 # eCLIP / DeepMiRBP seq-label lines ----------------------------------------------------------------------
 def read_seq_labels(path: str | os.PathLike, *, prefix: str = "") -> SeqLabels:
-    """A headerless ``SEQ<TAB or spaces>label`` file (eCLIP, DeepMiRBP ``*.both.fa``), plain or gzip.
+    """A ``SEQ<TAB or spaces>label`` file (eCLIP, DeepMiRBP ``*.both.fa``), plain or gzip; a first line that is a
+    header (two words, the first not a sequence, the second not a label) is skipped.
 
     Parameters
     ----------
@@ -290,6 +291,10 @@ def read_seq_labels(path: str | os.PathLike, *, prefix: str = "") -> SeqLabels:
                          remedy="give 'sequence<TAB>label' lines, plain or gzip-compressed.")
     # normalise the whole text at once: labels are digits, so upper-casing and T -> U leave them alone
     data = text.upper().replace("T", "U")
+    first, nl, rest = data.partition("\n")
+    head = first.split()
+    if len(head) == 2 and head[1] not in _LABEL_VALUES and not set(head[0]) <= set("ACGUNRYSWKMBDHV"):
+        data = nl + rest  # a header line (DeepMiRBP's 'miRNA_seq_processed label'): skipped, lines keep their numbers
     parsed = _split_pairs_fast(data)
     seqs, labels, linenos = parsed if parsed is not None else _split_pairs_slow(data, text, p)
     if not seqs:
