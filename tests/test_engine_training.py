@@ -109,6 +109,10 @@ def test_labels_with_nothing_to_learn_are_marked_untrained(demo_small):
         warnings.simplefilter("error", UntrainedLabelWarning)
         m2, _ = fit(tiny_recipe().with_train(max_epochs=1), demo_small, progress=False, device="cpu")
         predict(m2, demo_small.subset(np.arange(3)), progress=False)
+    nothing = Dataset.from_sequences(demo_small.ids, demo_small.sequences, np.full_like(y, np.nan),
+                                     demo_small.label_names, split=demo_small.split)
+    with pytest.raises(LabelError, match="no label has both a positive"):  # it trained and exited 0
+        fit(tiny_recipe().with_train(max_epochs=1), nothing, progress=False, device="cpu")
 
 
 def test_emulated_bf16_training_warns(demo_small, monkeypatch):

@@ -314,6 +314,10 @@ def fit(
     test_ds = ds.select_split("test") if np.any(ds.split == "test") else None
     if len(train_ds) == 0 or len(val_ds) == 0:
         raise InputError("the train or validation split is empty.", remedy="use a larger dataset.")
+    if len(untrained_labels(train_ds)) == train_ds.n_labels:
+        raise LabelError(f"no label has both a positive (1) and a negative (0) training example (of "
+                         f"{train_ds.n_labels}: all unknown, or one class only); there is nothing to learn.",
+                         remedy="check the label columns (empty cells are unknown) and the split column.")
     kind = resolve_kind(recipe)
 
     # views: fit data-dependent parameters on the training rows, then featurise once
