@@ -49,6 +49,18 @@ def test_predict_fasta_and_windows(workdir, demo_small):
     assert len((workdir / "w.tsv").read_text().splitlines()) == 1 + 1 + 4
 
 
+def test_predict_out_gz_is_gzip(workdir, demo_small):
+    """--out x.tsv.gz wrote plain text under a .gz name; it is now compressed, like the name says."""
+    import gzip
+
+    fa = workdir / "gz.fa"
+    fa.write_text(f">a\n{demo_small.sequences[0]}\n")
+    r = invoke("predict", workdir / "run", fa, "--out", workdir / "p.tsv.gz")
+    assert r.exit_code == 0, r.output
+    rows = gzip.decompress((workdir / "p.tsv.gz").read_bytes()).decode().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("a\t")
+
+
 def test_predict_refuses_to_write_over_its_input(workdir, demo_small):
     fa = workdir / "keep.fa"
     fa.write_text(f">a\n{demo_small.sequences[0]}\n")

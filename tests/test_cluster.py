@@ -52,6 +52,11 @@ def test_parallel_predict_writes_the_serial_bytes(files, scheduler, tmp_path, na
     assert (tmp_path / "w.tsv").read_bytes() == (d / f"{name}.w.tsv").read_bytes()
     assert s == serial[name]
     assert sorted(os.listdir(tmp_path)) == ["p.tsv", "w.tsv"]  # no temporaries
+    if shards == 2:  # a .gz name gives the same bytes, compressed
+        import gzip
+
+        predict_parallel(d / "run", d / name, tmp_path / "p.tsv.gz", shards=shards, scheduler=scheduler)
+        assert gzip.decompress((tmp_path / "p.tsv.gz").read_bytes()) == (d / f"{name}.tsv").read_bytes()
 
 
 def test_more_shards_than_records_and_warnings(files, scheduler, tmp_path, demo_small):

@@ -181,8 +181,11 @@ def _round_robin(streams: Sequence[Iterator[bytes]]) -> Iterator[bytes]:
             yield item
 
 
-def _merge(paths: Sequence[Path], dest: Path, *, windows: bool) -> int:
-    """Merge shard TSVs into ``dest`` in input order; returns the number of records merged."""
+def _merge(paths: Sequence[Path], dest: Path, *, windows: bool, target: str | os.PathLike | None = None) -> int:
+    """Merge shard TSVs into ``dest`` in input order (gzip-compressed when ``target``, the output's name, ends with
+    .gz); returns the number of records merged."""
+    from rnalabel.data.files import open_output
+
     with ExitStack() as stack:
         files = [stack.enter_context(open(p, "rb")) for p in paths]
         heads = [f.readline() for f in files]
@@ -194,7 +197,7 @@ def _merge(paths: Sequence[Path], dest: Path, *, windows: bool) -> int:
         else:  # one line per record
             streams = [iter(f) for f in files]
         n = 0
-        with open(dest, "wb") as fo:
+        with open_output(dest, target or dest, "wb") as fo:
             fo.write(heads[0])
             for item in _round_robin(streams):
                 fo.write(item)
@@ -277,9 +280,11 @@ def predict_parallel(
                 raise RuntimeError("an empty shard before a full one (a bug in rnalabel.cluster)")
             summary = PredictSummary(filled[0].kind, sum(s.n_sequences for s in filled),
                                      sum(s.n_windows for s in filled), filled[0].dims)
-            count = _merge([parts / f"part-{i}.tsv" for i in range(len(filled))], out_tmp, windows=False)
+            count = _merge([parts / f"part-{i}.tsv" for i in range(len(filled))], out_tmp, windows=False,
+                           target=out)
             if windows_tmp is not None:
-                _merge([parts / f"part-{i}.windows.tsv" for i in range(len(filled))], windows_tmp, windows=True)
+                _merge([parts / f"part-{i}.windows.tsv" for i in range(len(filled))], windows_tmp, windows=True,
+                       target=windows_out)
             if count != summary.n_sequences:
                 raise RuntimeError(f"merged {count} rows of {summary.n_sequences} (a bug in rnalabel.cluster)")
         finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rnalabel.data import Dataset, write_text_atomic
-from rnalabel.data.files import atomic_dir, atomic_paths
+from rnalabel.data.files import atomic_dir, atomic_paths, open_output
 from rnalabel.engine.bundle import Bundle, load_model, save_model
 from rnalabel.engine.evaluate import evaluate
 from rnalabel.engine.metrics import MultiLabelScores
@@ -262,7 +262,8 @@ def predict_run(
         else:
             chunks = iter_input(data, chunk=chunk, shard=shard)
         summary = PredictSummary(model.kind, 0, 0)
-        with open(out_tmp, "w") as fo, (open(windows_tmp, "w") if windows_tmp is not None else nullcontext()) as fw:
+        with open_output(out_tmp, out) as fo, (open_output(windows_tmp, windows_out) if windows_tmp is not None
+                                                else nullcontext()) as fw:
             for part in chunks:
                 preds = predict(model, part, batch_size=batch_size, device=device, progress=progress,
                                 precision=precision)

@@ -48,7 +48,7 @@ def similar(
     top: int = typer.Option(5, "--top", help="Nearest known proteins shown per new protein."),
 ) -> None:
     """The protein similarity matrix; with new proteins, their nearest proteins with binding data."""
-    from rnalabel.data.files import atomic_paths
+    from rnalabel.data.files import atomic_paths, open_output
     from rnalabel.engine.bundle import load_model
     from rnalabel.engine.proteins import protein_similarity
     from rnalabel.errors import InputError
@@ -63,7 +63,8 @@ def similar(
         if tmp is not None:
             lines = ["\t".join(["protein", *names])] + ["\t".join([n, *(f"{v:.4f}" for v in row)])
                                                         for n, row in zip(names, m, strict=True)]
-            tmp.write_text("\n".join(lines) + "\n")
+            with open_output(tmp, out) as f:
+                f.write("\n".join(lines) + "\n")
     n_known = len(names) - len(new)
     for i in range(n_known, len(names)):
         order = list(m[i, :n_known].argsort()[::-1][:top])

@@ -215,6 +215,16 @@ class atomic_dir:  # noqa: N801 - context manager
             shutil.rmtree(old, ignore_errors=True)
 
 
+def open_output(tmp: str | os.PathLike, target: str | os.PathLike, mode: str = "w"):
+    """Open the temporary file ``tmp`` of an output ``target``: gzip-compressed when ``target`` ends with ``.gz``
+    (what the name promises), plain otherwise. ``mode`` is "w" (text) or "wb"."""
+    if str(target).endswith(".gz"):
+        import gzip
+
+        return gzip.open(tmp, "wt" if mode == "w" else mode)
+    return open(tmp, mode)
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

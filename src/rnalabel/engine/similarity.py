@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from rnalabel.data import Dataset, atomic_path, write_text_atomic
+from rnalabel.data.files import open_output
 from rnalabel.data.sequence import decode
 from rnalabel.data.shuffle import shuffle_tokens
 from rnalabel.engine.bundle import Artifact, Bundle
@@ -522,8 +523,8 @@ class Ranking:
                                     r["experiment"], num(r["seed_share"]), num(r["seed_z"]),
                                     sites or "-"]))
         path = Path(path)
-        with atomic_path(path) as tmp:
-            tmp.write_text("\n".join(lines) + "\n")
+        with atomic_path(path) as tmp, open_output(tmp, path) as f:
+            f.write("\n".join(lines) + "\n")
         return path
 
 
