@@ -78,6 +78,23 @@ def test_evaluate(workdir):
     assert (workdir / "c.png").stat().st_size > 1000
 
 
+def test_evaluate_says_which_rows_and_why_a_label_is_undefined(workdir, demo_small):
+    """A table without a split column is evaluated whole and the title says so (it read 'test'); a label with no
+    known entries is told apart from one with one class only."""
+    names = demo_small.label_names
+    rows = ["id,sequence," + ",".join(names)]
+    for i in range(40):
+        cells = ["" if j == 0 else ("1" if j == 1 else str(int(demo_small.labels[i, j]))) for j in range(len(names))]
+        rows.append(f"r{i},{demo_small.sequences[i]}," + ",".join(cells))
+    (workdir / "nosplit.csv").write_text("\n".join(rows) + "\n")
+    r = invoke("evaluate", workdir / "run", workdir / "nosplit.csv")
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "all (no split column), n=40" in text
+    assert f"undefined (no known entries in these data): {names[0]}" in text
+    assert f"undefined (one class only in these data): {names[1]}" in text
+
+
 def demo_small_split(workdir):
     from rnalabel.data import Dataset
 

@@ -209,12 +209,14 @@ def evaluate_run(
             ds = ds.select_split(split)
             if len(ds) == 0:
                 raise InputError(f"the {split!r} split is empty.", remedy="choose another split or use all.")
+        used = split if ds.split is not None or split == "all" else "all (no split column)"
         scores, y, s = evaluate(model, ds, batch_size=batch_size, device=device, progress=progress,
                                 precision=precision)
+        scores.split = used
         if out_tmp is not None:
             out_tmp.write_text(json.dumps(scores.to_dict(), indent=2) + "\n")
         if plot_tmp is not None:
-            plot_curves(y, s, model.label_names, plot_tmp, title=f"{Path(model_dir).name}: {split} (n={len(ds)})")
+            plot_curves(y, s, model.label_names, plot_tmp, title=f"{Path(model_dir).name}: {used} (n={len(ds)})")
     return scores
 
 

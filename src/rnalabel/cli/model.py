@@ -90,10 +90,10 @@ def evaluate(
     with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
         scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
                               precision=precision)
-    out_console.print(scores_table(f"{run.name} on {data.name} ({split}, n={scores.n})", scores))
+    out_console.print(scores_table(f"{run.name} on {data.name} ({scores.split or split}, n={scores.n})", scores))
     out_console.print(example_line(scores))
-    if scores.undefined:
-        out_console.print(f"undefined (one class only in these data): {', '.join(scores.undefined)}")
+    for why, names in scores.undefined_reasons().items():
+        out_console.print(f"undefined ({why} in these data): {', '.join(names)}")
 
 
 @friendly

@@ -42,6 +42,8 @@ class MultiLabelScores:
         Labels whose AUROC/AP are NaN (one class only among the known test entries).
     n : int
         Number of sequences evaluated.
+    split : str or None
+        Which rows were evaluated, when known (``test``; ``all (no split column)``). Default is None.
     """
 
     label_names: list[str]
@@ -49,6 +51,16 @@ class MultiLabelScores:
     averages: dict[str, float]
     undefined: list[str] = field(default_factory=list)
     n: int = 0
+    split: str | None = None
+
+    def undefined_reasons(self) -> dict[str, list[str]]:
+        """The undefined labels by why: ``no known entries`` (all unknown here) or ``one class only``."""
+        out: dict[str, list[str]] = {}
+        for name in self.undefined:
+            r = self.per_label.get(name, {})
+            none = (r.get("n_pos") or 0) + (r.get("n_neg") or 0) == 0
+            out.setdefault("no known entries" if none else "one class only", []).append(name)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict; NaN becomes None."""
