@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -84,6 +85,18 @@ def test_mirbase_lookup(tmp_path, monkeypatch):
         lookup_mirnas(["hsa-miR-451"])
     monkeypatch.setenv("RNALABEL_MIRBASE", str(fa))
     assert len(lookup_mirnas(["hsa-miR-451a"])) == 1
+    assert lookup_mirnas(["mimat3", "MIMAT4"], fa).ids.tolist() == ["hsa-let-7d-3p", "mmu-miR-451a"]  # accessions
+    with pytest.raises(InputError, match="no miRNA with accession 'MIMAT9'"):
+        lookup_mirnas(["MIMAT9"], fa)
+    from rnalabel.io.mirbase import NameExpandedWarning
+
+    fam = tmp_path / "fam.fa"
+    fam.write_text(fa.read_text() + ">hsa-let-7a-5p MIMAT6\nUGAGGUAGUAGGUUGUAUAGUU\n")
+    with pytest.warns(NameExpandedWarning, match="'hsa-let-7' matches 3 miRNAs of 2 family members"):
+        assert len(lookup_mirnas(["hsa-let-7"], fam)) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NameExpandedWarning)  # two arms of one miRNA are not a family
+        assert len(lookup_mirnas(["hsa-let-7d"], fam)) == 2
 
 
 @pytest.mark.realdata

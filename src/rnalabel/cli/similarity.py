@@ -81,7 +81,9 @@ def rank(
 
     new = new_proteins(fasta=new_fasta, pssm=pssm, structure=structure, contacts=contacts, name=name,
                        chain=chain)
-    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
+    from rnalabel.io.mirbase import NameExpandedWarning
+
+    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, NameExpandedWarning):
         ranking = rank_run(model, q, out, top=top, n_sites=sites, mirbase=mirbase, batch_size=batch_size,
                            new_proteins=new or None, neighbours=neighbours)
     shown = ranking.ids[:10]

@@ -2,7 +2,9 @@
 
 ``hsa-miR-21-5p`` matches exactly; a name without an arm or a letter matches every entry that adds only those
 (``hsa-miR-451`` -> ``hsa-miR-451a``; ``hsa-let-7d`` -> ``hsa-let-7d-5p`` and ``hsa-let-7d-3p``); a name without a
-species prefix gets ``species`` (``miR-21`` -> ``hsa-miR-21-5p`` ...). Case is ignored.
+species prefix gets ``species`` (``miR-21`` -> ``hsa-miR-21-5p`` ...). Case is ignored. A miRBase accession
+(``MIMAT0000062``) names its entry. A name that matches several family members (``hsa-let-7`` -> let-7a ... let-7i)
+takes them all, with a :class:`NameExpandedWarning` that lists them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +22,11 @@ from rnalabel.errors import InputError
 #: environment variable naming a default miRBase mature.fa
 MIRBASE_ENV = "RNALABEL_MIRBASE"
 _SUFFIX = re.compile(r"^[a-z]?(-[35]p)?$")
+_ACCESSION = re.compile(r"^MIMAT\d+$", re.IGNORECASE)
+
+
+class NameExpandedWarning(UserWarning):
+    """A miRNA name matched more than one mature sequence beyond its two arms (a family, not one miRNA)."""
 
 
 def mirbase_path(path: str | os.PathLike | None = None) -> Path:
@@ -47,16 +55,31 @@ def lookup_mirnas(names: Sequence[str], mature: str | os.PathLike | None = None,
     wanted = [n.strip() for n in names if n.strip()]
     if not wanted:
         raise InputError("no miRNA name given.", remedy="e.g. hsa-miR-21-5p,hsa-let-7d.")
-    records = {rec.id: rec.sequence for rec in iter_fasta(path)}
+    records, accession = {}, {}
+    for rec in iter_fasta(path):
+        records[rec.id] = rec.sequence
+        first = rec.description.split()[:1]
+        if first and _ACCESSION.match(first[0]):
+            accession[first[0].upper()] = rec.id
     lower = {k.lower(): k for k in records}
     ids, seqs = [], []
     for name in wanted:
         hits: list[str] = []
-        for key in (name.lower(), f"{species}-{name}".lower()):
+        if _ACCESSION.match(name):
+            if name.upper() not in accession:
+                raise InputError(f"no miRNA with accession {name!r} in this miRBase file.", path=path,
+                                 remedy="check the accession (MIMAT followed by 7 digits) or give the name.")
+            hits = [accession[name.upper()]]
+        for key in (() if hits else (name.lower(), f"{species}-{name}".lower())):
             hits = [lower[key]] if key in lower else sorted(
                 v for k, v in lower.items() if k.startswith(key) and _SUFFIX.match(k[len(key):]))
             if hits:
                 break
+        stems = {re.sub(r"-[35]p$", "", h.lower()) for h in hits}
+        if len(stems) > 1:
+            warnings.warn(f"{name!r} matches {len(hits)} miRNAs of {len(stems)} family members ("
+                          f"{', '.join(hits[:6])}{' ...' if len(hits) > 6 else ''}); all are used. Give a full name "
+                          "(e.g. hsa-let-7d-5p) for one.", NameExpandedWarning, stacklevel=2)
         if not hits:
             key = name.lower() if name.lower().startswith(f"{species.lower()}-") else f"{species}-{name}".lower()
             pool = [k for k in lower if k.startswith(key.split("-", 1)[0] + "-")]
