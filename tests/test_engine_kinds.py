@@ -40,6 +40,9 @@ def test_kinds_and_units():
     assert u.source.tolist() == [0, 1] and u.dataset.lengths.tolist() == [40, 3]
     with pytest.raises(SequenceError, match="'a' is 40 nt long, longer than the 20 nt"):
         make_units(ds, kind="whole-sequence", window=20, stride=None)
+    ds.provenance["source"] = "mirnas.fa"  # read from a file: the message names it
+    with pytest.raises(SequenceError, match="^mirnas.fa: sequence 'a' is 40 nt long"):
+        make_units(ds, kind="whole-sequence", window=20, stride=None)
 
 
 def test_whole_sequence_model_scores_each_sequence_once(demo_small, tmp_path):

@@ -51,6 +51,7 @@ def make_units(dataset: Dataset, *, kind: str, window: int | None, stride: int |
                 f"sequence {dataset.ids[i]!r} is {int(dataset.lengths[i])} nt long, longer than the {window} nt "
                 f"this {kind} model takes ({len(too_long)} sequence(s) are).",
                 remedy=f"give sequences of at most {window} nt, or train a model with a larger window.",
+                path=(dataset.provenance or {}).get("source") or None,
             )
         return make_windows(dataset, int(window), int(window))
     n = len(dataset)

@@ -58,7 +58,7 @@ def refuse_longer(dataset: Dataset, limit: int, who: str, remedy: str) -> None:
         i = int(too_long[0])
         raise SequenceError(f"sequence {dataset.ids[i]!r} is {int(dataset.lengths[i])} nt long, longer than the "
                             f"{limit} nt {who} covers ({len(too_long)} sequence(s) are); it would be cut.",
-                            remedy=remedy)
+                            remedy=remedy, path=(dataset.provenance or {}).get("source") or None)
 
 
 @dataclass(frozen=True)
