@@ -147,6 +147,8 @@ def test_cards_from_a_newer_format_are_refused_clearly(trained_tiny, tmp_path):
 @pytest.mark.parametrize("edit, match", [
     (lambda c: c.pop("weights"), "lacks the checksum of the weights"),
     (lambda c: c["thresholds"].update({"PUM2": "high"}), "card cannot be used"),
+    (lambda c: c["thresholds"].update({"PUM2": 2.5}), "threshold of label 'PUM2' is 2.5; a threshold is a prob"),
+    (lambda c: c["thresholds"].update({"PUM2": float("nan")}), "threshold of label 'PUM2' is nan"),
     (lambda c: c.update(window="wide"), "window must be a whole number"),
     (lambda c: c.update(artifacts=["x"]), "card's 'artifacts' must be an object"),
     (lambda c: c.update(kind="sideways"), "unknown model kind"),

@@ -414,6 +414,11 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
         labels = [str(n) for n in card["labels"]]
         thr = card.get("thresholds") or {}
         thresholds = np.asarray([float(thr.get(n, 0.5)) for n in labels])
+        bad = [n for n, t in zip(labels, thresholds, strict=True) if not 0.0 <= t <= 1.0]  # NaN fails too
+        if bad:
+            raise ConfigError(f"the threshold of label {bad[0]!r} is {thr.get(bad[0])!r}; a threshold is a "
+                              "probability between 0 and 1.",
+                              remedy="set it between 0 and 1 in card.json, or restore the card.")
         window = None if card.get("window") is None else _whole(card["window"], "window")
         stride = None if card.get("stride") is None else _whole(card["stride"], "stride")
     except (ConfigError, TypeError, KeyError, ValueError, AttributeError) as exc:
