@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rnalabel.io.importers as imp
-from rnalabel.errors import InputError, SequenceError
+from rnalabel.errors import InputError, LabelError, SequenceError
 from rnalabel.io.importers import (
     MMLMIRLOC_LABELS,
     import_dataset,
@@ -151,6 +151,9 @@ def test_mirna_localization(tmp_path):
     four = read_mirna_localization(p, labels=MMLMIRLOC_LABELS)
     assert four.label_names == ["Nucleus", "Exosome", "Cytoplasm", "Microvesicle"]
     assert four.labels[0].tolist() == [1, 1, 0, 1] and four.provenance["format"] == "mirloc"
+    with pytest.raises(LabelError, match="no compartment 'id'") as e:  # the table's id column is not a label
+        read_mirna_localization(p, labels=["id"])
+    assert "choose among: Exosome, Cytoplasm" in str(e.value) and "id," not in str(e.value.remedy)
 
 
 def test_import_dataset_records_provenance_and_checks_options(tmp_path):

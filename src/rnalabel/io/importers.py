@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rnalabel.data import Dataset
-from rnalabel.errors import InputError, SequenceError
+from rnalabel.errors import InputError, LabelError, SequenceError
 from rnalabel.io._common import file_stem, read_text, validate_many
 from rnalabel.io.fasta import iter_fasta
 
@@ -346,6 +346,10 @@ def read_mirna_localization(path: str | os.PathLike, *, labels: Sequence[str] | 
     """
     from rnalabel.io.tables import read_table
 
+    unknown = [c for c in labels or () if c not in MIRLOC_LABELS]
+    if unknown:  # the table's other columns (id, name, seq) are not compartments
+        raise LabelError(f"no compartment {unknown[0]!r} in the miRNA localization table.", path=path,
+                         remedy="choose among: " + ", ".join(MIRLOC_LABELS) + ".")
     ds = read_table(path, id_col="name", seq_col="seq", label_cols=list(labels or MIRLOC_LABELS))
     ds.provenance.update({"format": "mirloc", "source": str(path)})
     return ds
