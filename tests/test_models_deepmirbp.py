@@ -75,6 +75,16 @@ def test_transfer_skips_an_output_layer_of_another_size():
     assert torch.equal(tgt.lstm.weight_ih_l0, src.lstm.weight_ih_l0)
     with pytest.raises(ConfigError):
         load_init_state(tgt, src.state_dict(), strict=True)
+    import warnings
+
+    from rnalabel.engine.training import PartialInitWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PartialInitWarning)  # the usual transfer moves most weights: quiet
+        load_init_state(_model(n_labels=1), src.state_dict(), strict=False)
+    one = {k: v for k, v in src.state_dict().items() if k.startswith("embed")}  # the embedding only
+    with pytest.warns(PartialInitWarning, match="most of the model starts untrained"):
+        load_init_state(_model(n_labels=1), {**one, "head.4.bias": torch.zeros(3)}, strict=False)
     with pytest.raises(ConfigError, match="none of the initial weights"):
         load_init_state(tgt, {"nothing": torch.zeros(1)}, strict=False)
     assert np.isfinite(tgt(_x(["ACGU"], 101)).detach().numpy()).all()

@@ -48,9 +48,10 @@ def train(
 ) -> None:
     """Train a recipe on a labelled dataset and write a run folder (all or nothing)."""
     from rnalabel.engine.bundle import UntrainedLabelWarning
+    from rnalabel.engine.training import PartialInitWarning
     from rnalabel.runs import train_run
 
-    with warnings_shown(UntrainedLabelWarning):
+    with warnings_shown(UntrainedLabelWarning, PartialInitWarning):
         model, report = train_run(
             data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,
             max_epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, loss=loss, pos_weight=pos_weight,

@@ -166,6 +166,10 @@ def training_stages(module: nn.Module, requested: Sequence[str] | None = None) -
     return [s for s in available if s in requested]
 
 
+class PartialInitWarning(UserWarning):
+    """``--init`` transferred less than half of the model's weights (another recipe, window or view sizes?)."""
+
+
 def load_init_state(module: nn.Module, state: Mapping[str, torch.Tensor], *, strict: bool = True) -> list[str]:
     """Load some of a model's weights by name (e.g. pre-trained parts, or a source model for transfer learning).
 
@@ -180,6 +184,13 @@ def load_init_state(module: nn.Module, state: Mapping[str, torch.Tensor], *, str
             raise ConfigError("none of the initial weights fits the model (another architecture or views?).",
                               remedy="initialise from a model of the same recipe.")
         module.load_state_dict(fit_, strict=False)
+        moved = sum(v.numel() for v in fit_.values())
+        total = sum(v.numel() for v in own.values())
+        if moved < total / 2:
+            warnings.warn(f"only {moved:,} of the model's {total:,} weights ({100 * moved / total:.0f} %) came from "
+                          f"the initial model; {len(bad)} tensor(s) did not fit ({', '.join(bad[:3])}"
+                          f"{' ...' if len(bad) > 3 else ''}): most of the model starts untrained.",
+                          PartialInitWarning, stacklevel=2)
         return bad
     if bad:
         raise ConfigError(f"init_state does not fit the model: {', '.join(bad[:5])}"
