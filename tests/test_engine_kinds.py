@@ -15,7 +15,7 @@ from rnalabel.engine.kinds import get_kind
 from rnalabel.engine.predict import Embeddings, Predictions, predict
 from rnalabel.engine.recipe import Recipe, TrainConfig
 from rnalabel.engine.training import fit
-from rnalabel.errors import ConfigError, InputError, SequenceError
+from rnalabel.errors import ConfigError, InputError, ModelFileError, SequenceError
 
 FAST = TrainConfig(batch_size=64, max_epochs=2, patience=2, seed=0)
 
@@ -66,6 +66,10 @@ def test_whole_sequence_model_scores_each_sequence_once(demo_small, tmp_path):
     too_long = Dataset.from_sequences(["long"], [test.sequences[0] * 3])
     with pytest.raises(SequenceError, match="longer than the"):
         predict(loaded, too_long, progress=False)
+    card["kind"] = "windowed"  # edited by hand: refused at load, naming the card (it failed later, nameless)
+    (d / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match=r"card\.json.*a windowed model needs a window and a stride"):
+        load_model(d)
 
 
 def test_embedding_model_predicts_vectors_and_is_evaluated_on_its_head(demo_small, tmp_path):

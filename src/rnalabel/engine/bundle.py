@@ -38,7 +38,7 @@ from rnalabel.data.files import sha256_file
 from rnalabel.engine.inputs import make_units
 from rnalabel.engine.kinds import Kind, get_kind
 from rnalabel.engine.recipe import Recipe
-from rnalabel.errors import ConfigError, ModelFileError
+from rnalabel.errors import ConfigError, ModelFileError, a_or_an
 from rnalabel.models.registry import InputSpec, build_model, config_to_dict, model_class
 from rnalabel.views.base import View, featurize, views_from_specs
 
@@ -421,6 +421,9 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
                               remedy="set it between 0 and 1 in card.json, or restore the card.")
         window = None if card.get("window") is None else _whole(card["window"], "window")
         stride = None if card.get("stride") is None else _whole(card["stride"], "stride")
+        if get_kind(kind).scans and not (window and stride):
+            raise ConfigError(f"{a_or_an(kind)} model needs a window and a stride; the card gives {window} and "
+                              f"{stride} (its kind edited?).")
     except (ConfigError, TypeError, KeyError, ValueError, AttributeError) as exc:
         why = exc.message if isinstance(exc, ConfigError) else str(exc)
         remedy = exc.remedy if isinstance(exc, ConfigError) and exc.remedy else \
