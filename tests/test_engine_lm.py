@@ -277,3 +277,14 @@ def test_pretrain_refusals_say_what_to_do(tmp_path, corpus):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "one.fa"]
     with pytest.raises(ConfigError, match="choose --hidden as a multiple of --heads \\(e.g. 28 or 32"):
         LMConfig(hidden_size=30, num_attention_heads=4)
+
+
+def test_a_config_json_with_a_string_size_is_refused_by_name(tmp_path):
+    """"hidden_size": "16" in config.json leaked Python's 'not all arguments converted during string formatting'."""
+    d = save_lm(tmp_path / "lm", RNALM(TINY))
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["hidden_size"] = str(cfg["hidden_size"])
+    (d / "config.json").write_text(json.dumps(cfg))
+    (d / "card.json").unlink()  # a folder without rnalabel's checksums, like a HuggingFace one
+    with pytest.raises((ConfigError, ModelFileError), match="hidden_size must be a positive whole number, got '16'"):
+        load_lm(d)

@@ -49,6 +49,12 @@ class LMConfig:
     pad_token_id: int = 0
 
     def __post_init__(self) -> None:
+        for f in fields(self):  # types first: a string from an edited config.json must not reach the arithmetic
+            v = getattr(self, f.name)
+            if f.type == "int" and (isinstance(v, bool) or not isinstance(v, int) or v < (0 if f.name == "pad_token_id" else 1)):
+                raise ConfigError(f"language-model config {f.name} must be a positive whole number, got {v!r}.")
+            if f.type == "float" and (isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 1):
+                raise ConfigError(f"language-model config {f.name} must be a number from 0 to 1, got {v!r}.")
         if self.hidden_size % self.num_attention_heads:
             h = self.num_attention_heads
             raise ConfigError(f"hidden_size ({self.hidden_size}) must be a multiple of num_attention_heads ({h}).",
@@ -56,12 +62,6 @@ class LMConfig:
                                      f"or {(self.hidden_size // h + 1) * h} with {h} heads).")
         if self.hidden_act not in ("gelu", "gelu_new", "relu"):
             raise ConfigError(f"unsupported hidden_act {self.hidden_act!r}.", remedy="use gelu, gelu_new or relu.")
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.type == "int" and (isinstance(v, bool) or not isinstance(v, int) or v < (0 if f.name == "pad_token_id" else 1)):
-                raise ConfigError(f"language-model config {f.name} must be a positive whole number, got {v!r}.")
-            if f.type == "float" and (isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 1):
-                raise ConfigError(f"language-model config {f.name} must be a number from 0 to 1, got {v!r}.")
         if self.max_position_embeddings < 3:
             raise ConfigError("max_position_embeddings must be at least 3 ([CLS], a nucleotide, [SEP]).")
 
