@@ -189,3 +189,13 @@ def test_known_protein_features(tmp_path):
     with pytest.raises(SequenceError):
         new_proteins(fasta=tmp_path / "bad.fa")
     assert np.isfinite(feats[0].profile.values).all()
+    # a PSSM named by UniProt entry with no FASTA record to match its sequence: found through --pssm-map
+    _pssm(d / "PRP8_HUMAN.pssm.gz", "MAGV")
+    (tmp_path / "map.tsv").write_text("# gene\tpssm\nPRPF8\tPRP8_HUMAN.pssm.gz\n")
+    feats, missing = known_protein_features(["PRPF8", "NOPE"], pssm_dir=d, pssm_map=tmp_path / "map.tsv")
+    assert [(f.name, f.profile.sequence, f.profile.source) for f in feats] == [("PRPF8", "MAGV", "pssm")]
+    assert missing == ["NOPE"]
+    for text, match in (("PRPF8\n", r"map\.tsv:1: expected 2 fields"), ("A\tnone.pssm\n", r"map\.tsv:1: PSSM file")):
+        (tmp_path / "map.tsv").write_text(text)
+        with pytest.raises(InputError, match=match):
+            known_protein_features(["PRPF8"], pssm_dir=d, pssm_map=tmp_path / "map.tsv")

@@ -376,6 +376,7 @@ def proteins_run(
     *,
     pssm_dir: str | os.PathLike | None = None,
     fasta: list[str | os.PathLike] | None = None,
+    pssm_map: str | os.PathLike | None = None,
     epochs: int = 150,
     seed: int = 0,
     overwrite: bool = False,
@@ -397,7 +398,8 @@ def proteins_run(
     with atomic_dir(out, overwrite=overwrite) as folder:
         model = load_model(model_dir)
         index = load_index(model)
-        feats, missing = known_protein_features(sorted(protein_groups(index)), pssm_dir=pssm_dir, fasta=fasta)
+        feats, missing = known_protein_features(sorted(protein_groups(index)), pssm_dir=pssm_dir, fasta=fasta,
+                                                pssm_map=pssm_map)
         if len(feats) < 3:
             raise InputError(f"only {len(feats)} of the index's proteins have a profile on disk.",
                              remedy="give --pssm-dir (PSSMs named <GENE>_HUMAN.pssm) and/or --fasta with their "

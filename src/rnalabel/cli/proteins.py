@@ -19,6 +19,8 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Model folder to write: the model plus the encoder."),
     pssm_dir: Path = typer.Option(None, "--pssm-dir", help="Folder of PSI-BLAST ASCII PSSMs (<GENE>_HUMAN.pssm[.gz])."),
     fasta: list[Path] = typer.Option(None, "--fasta", help="Protein FASTA (ids = gene symbols); repeatable."),
+    pssm_map: Path = typer.Option(None, "--pssm-map", help="GENE<TAB>PSSM-FILE lines for PSSMs named otherwise "
+                                  "(e.g. PRPF8 PRP8_HUMAN.pssm.gz)."),
     epochs: int = typer.Option(150, "--epochs"),
     seed: int = typer.Option(0, "--seed"),
     overwrite: bool = typer.Option(False, "--overwrite"),
@@ -26,7 +28,7 @@ def train(
     """Train the protein encoder so that proteins binding similar RNA end up close, and store it with the model."""
     from rnalabel.runs import proteins_run
 
-    m, missing, history = proteins_run(model, out, pssm_dir=pssm_dir, fasta=fasta or None, epochs=epochs,
+    m, missing, history = proteins_run(model, out, pssm_dir=pssm_dir, fasta=fasta or None, pssm_map=pssm_map, epochs=epochs,
                                        seed=seed, overwrite=overwrite)
     n = len(m.artifacts["proteins.meta"].value["names"])
     out_console.print(f"protein encoder: {n} proteins, loss {history[0]:.3f} -> {history[-1]:.3f} -> {out}")

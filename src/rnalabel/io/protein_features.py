@@ -255,16 +255,39 @@ def protein_features(
     return ProteinFeatures(name, prof, cmap)
 
 
+def _read_pssm_map(path: str | os.PathLike, pssm_dir: str | os.PathLike | None) -> dict[str, Path]:
+    """``GENE  PSSM-FILE`` lines (tab or spaces; ``#`` comments) -> {GENE (upper case): path}; every file must
+    exist (relative paths are under ``pssm_dir``)."""
+    p = Path(path)
+    out: dict[str, Path] = {}
+    for i, line in enumerate(_text(p, "a GENE<TAB>PSSM-FILE map").splitlines(), start=1):
+        f = line.split("#", 1)[0].split()
+        if not f:
+            continue
+        if len(f) != 2:
+            raise InputError(f"expected 2 fields (gene symbol and PSSM file), found {len(f)}.", path=p, line=i,
+                             remedy="give one 'GENE<TAB>FILE' per line, e.g. 'PRPF8<TAB>PRP8_HUMAN.pssm.gz'.")
+        target = Path(f[1]) if Path(f[1]).is_absolute() or pssm_dir is None else Path(pssm_dir) / f[1]
+        if not target.is_file():
+            raise InputError(f"PSSM file {f[1]!r} not found ({target}).", path=p, line=i,
+                             remedy="name a file in --pssm-dir (or give its full path).")
+        out[f[0].upper()] = target
+    return out
+
+
 def known_protein_features(
     names: list[str],
     *,
     pssm_dir: str | os.PathLike | None = None,
     fasta: list[str | os.PathLike] | None = None,
+    pssm_map: str | os.PathLike | None = None,
 ) -> tuple[list[ProteinFeatures], list[str]]:
     """Profiles of the proteins called ``names`` (gene symbols) from what is on disk: a PSSM named
-    ``<NAME>_HUMAN.pssm[.gz]`` or ``<NAME>.pssm[.gz]`` in ``pssm_dir``; else a PSSM of the same sequence as the
-    FASTA record ``NAME`` (ids compared case-insensitively, an ``_iso1``-style suffix dropped); else BLOSUM62 rows
-    of that record. Returns (features found, names with nothing)."""
+    ``<NAME>_HUMAN.pssm[.gz]`` or ``<NAME>.pssm[.gz]`` in ``pssm_dir``, or the one ``pssm_map`` gives for it (a
+    two-column text file ``GENE  PSSM-FILE``, e.g. ``PRPF8  PRP8_HUMAN.pssm.gz`` for PSSMs named by UniProt entry
+    name; files relative to ``pssm_dir``); else a PSSM of the same sequence as the FASTA record ``NAME`` (ids
+    compared case-insensitively, an ``_iso1``-style suffix dropped); else BLOSUM62 rows of that record. Returns
+    (features found, names with nothing)."""
     from rnalabel.io.fasta import read_protein_fasta
 
     pssms: dict[str, Path] = {}
@@ -273,6 +296,7 @@ def known_protein_features(
         if not d.is_dir():
             raise InputError("PSSM folder not found.", path=d, remedy="give the folder of .pssm(.gz) files.")
         pssms = {p.name.split(".")[0].upper(): p for p in d.iterdir() if ".pssm" in p.name}
+    mapped = _read_pssm_map(pssm_map, pssm_dir) if pssm_map is not None else {}
     seqs: dict[str, str] = {}
     for f in fasta or []:
         ps = read_protein_fasta(f)
@@ -282,7 +306,7 @@ def known_protein_features(
     found, missing = [], []
     for name in names:
         key = name.upper()
-        path = pssms.get(f"{key}_HUMAN") or pssms.get(key)
+        path = mapped.get(key) or pssms.get(f"{key}_HUMAN") or pssms.get(key)
         if path is None and key in seqs and pssms:
             if by_seq is None:
                 by_seq = {}
