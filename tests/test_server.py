@@ -33,7 +33,9 @@ def served(tmp_path_factory, trained_tiny, demo_small):
     q = Dataset.from_sequences([f"q{i}" for i in range(10)], [s[:22] for s in demo_small.sequences[:10]])
     build_index(emb, demo_small.subset(np.arange(200)), q, k=3, n_null=3, progress=False)
     save_model(emb, d / "mirbp")
-    (d / "mature.fa").write_text(">hsa-miR-451a MIMAT0001631\nAAACCGUUACCAUUACUGAGUU\n")
+    (d / "mature.fa").write_text(">hsa-miR-451a MIMAT0001631\nAAACCGUUACCAUUACUGAGUU\n"
+                                 ">hsa-let-7a-5p MIMAT0000062\nUGAGGUAGUAGGUUGUAUAGUU\n"
+                                 ">hsa-let-7b-5p MIMAT0000063\nUGAGGUAGUAGGUUGUGUGGUU\n")
     app = create_app([d / "rbp", d / "vectors", d / "mirbp"], mirbase=d / "mature.fa",
                      limits=Limits(max_sequences=3, max_length=2000, max_body_bytes=50_000))
     return TestClient(app, raise_server_exceptions=False)
@@ -79,7 +81,10 @@ def test_explain_and_rank(served):
     assert len(e["contributions"]) == len(e["sequence"]) == 101 and e["logo_png"].startswith("iVBOR")  # PNG
     r = served.post("/rank", json={"model": "mirbp", "name": "hsa-miR-451", "top": 2})
     assert r.status_code == 200, r.text
-    assert [p["rank"] for p in r.json()["queries"]["hsa-miR-451a"]] == [1, 2]
+    assert [p["rank"] for p in r.json()["queries"]["hsa-miR-451a"]] == [1, 2] and r.json()["warnings"] == []
+    r = served.post("/rank", json={"model": "mirbp", "name": "hsa-let-7", "top": 1})  # a family: said so
+    assert r.status_code == 200 and set(r.json()["queries"]) == {"hsa-let-7a-5p", "hsa-let-7b-5p"}
+    assert any("family members" in w for w in r.json()["warnings"])
     r = served.post("/rank", json={"model": "mirbp", "sequence": "UAGCUUAUCAGACUGAUGUUGA", "sites": 1})
     top = r.json()["queries"]["query"][0]
     assert len(top["sites"]) == 1

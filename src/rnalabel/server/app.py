@@ -229,18 +229,20 @@ def do_rank(store: ModelStore, req: RankRequest, limits: Limits, mirbase: str | 
                          remedy="use a model built with `rnalabel index`.")
     if (req.sequence is None) == (req.name is None):
         raise InputError("give either a sequence or a miRBase name (one of the two).")
-    if req.name is not None:
-        ds = lookup_mirnas([req.name], mirbase)
-    else:
-        ds = _dataset([SequenceIn(id="query", sequence=req.sequence)], None, limits, max_length=b.window)
-    r = rank(b, ds, top=req.top, n_sites=req.sites, index=store.indexes[req.model])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if req.name is not None:
+            ds = lookup_mirnas([req.name], mirbase)
+        else:
+            ds = _dataset([SequenceIn(id="query", sequence=req.sequence)], None, limits, max_length=b.window)
+        r = rank(b, ds, top=req.top, n_sites=req.sites, index=store.indexes[req.model])
     out: dict[str, list[RankedProtein]] = {}
     for row in r.rows:
         out.setdefault(row["id"], []).append(RankedProtein(
             rank=row["rank"], protein=row["protein"], score=row["score"],
             cosine=None if row["cosine"] != row["cosine"] else row["cosine"], experiment=row["experiment"],
             sites=row["sites"], seed_share=_finite(row["seed_share"]), seed_z=_finite(row["seed_z"])))
-    return RankResponse(model=req.model, queries=out)
+    return RankResponse(model=req.model, queries=out, warnings=_warnings(caught))
 
 
 def _finite(x: float) -> float | None:

@@ -91,6 +91,8 @@ class RankedProtein(BaseModel):
 class RankResponse(BaseModel):
     model: str
     queries: dict[str, list[RankedProtein]] = Field(..., description="miRNA id -> proteins ranked.")
+    warnings: list[str] = Field([], description="What changes how to read the result (e.g. a miRBase name that "
+                                "matched a whole family).")
 
 
 class ModelInfo(BaseModel):
