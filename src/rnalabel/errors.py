@@ -81,3 +81,8 @@ class ConfigError(RnalabelError):
 def a_or_an(word: str) -> str:
     """``word`` with its indefinite article, for messages ("an embedding", "a windowed")."""
     return f"{'an' if str(word)[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def count_of(n: int, word: str) -> str:
+    """``n`` with ``word`` in the singular or plural, for messages ("1 miRNA", "2 labels")."""
+    return f"{n} {word}{'' if n == 1 else 's'}"

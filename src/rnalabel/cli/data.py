@@ -53,8 +53,9 @@ def _parquet_out(out: Path):
 
 
 def _summary(ds, out: Path) -> None:
-    n, k = len(ds), ds.n_labels
-    out_console.print(f"{n} sequence{'' if n == 1 else 's'}, {k} label{'' if k == 1 else 's'} -> {out}")
+    from rnalabel.errors import count_of
+
+    out_console.print(f"{count_of(len(ds), 'sequence')}, {count_of(ds.n_labels, 'label')} -> {out}")
     if ds.split is not None:
         out_console.print("split: " + ", ".join(
             f"{s} {int(np.sum(ds.split == s))}" for s in ("train", "val", "test")))

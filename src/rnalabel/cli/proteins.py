@@ -28,8 +28,8 @@ def train(
     """Train the protein encoder so that proteins binding similar RNA end up close, and store it with the model."""
     from rnalabel.runs import proteins_run
 
-    m, missing, history = proteins_run(model, out, pssm_dir=pssm_dir, fasta=fasta or None, pssm_map=pssm_map, epochs=epochs,
-                                       seed=seed, overwrite=overwrite)
+    m, missing, history = proteins_run(model, out, pssm_dir=pssm_dir, fasta=fasta or None, pssm_map=pssm_map,
+                                       epochs=epochs, seed=seed, overwrite=overwrite)
     n = len(m.artifacts["proteins.meta"].value["names"])
     out_console.print(f"protein encoder: {n} proteins, loss {history[0]:.3f} -> {history[-1]:.3f} -> {out}")
     if missing:

@@ -67,7 +67,7 @@ def rank(
     Also listed, not used for the rank: seed sites (share of the sites holding the 7mer-m8 seed match) and seed z.
     """
     from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
-    from rnalabel.errors import InputError
+    from rnalabel.errors import InputError, count_of
     from rnalabel.runs import rank_run
 
     p = Path(queries)
@@ -99,8 +99,7 @@ def rank(
                       "-" if share != share else f"{100 * share:.1f} %", "-" if sz != sz else f"{sz:.1f}", near)
         out_console.print(t)
     if len(ranking.ids) > len(shown):
-        more = len(ranking.ids) - len(shown)
-        out_console.print(f"... and {more} more miRNA{'' if more == 1 else 's'}" + (f" in {out}" if out else ""))
+        out_console.print(f"... and {count_of(len(ranking.ids) - len(shown), 'more miRNA')}"
+                          + (f" in {out}" if out else ""))
     elif out is not None:
-        n = len(ranking.ids)
-        out_console.print(f"{n} miRNA{'' if n == 1 else 's'} -> {out}")
+        out_console.print(f"{count_of(len(ranking.ids), 'miRNA')} -> {out}")

@@ -14,9 +14,9 @@ import numpy as np
 
 from rnalabel.data import Dataset, Windows, make_windows
 from rnalabel.engine.kinds import get_kind
-from rnalabel.errors import ConfigError, SequenceError, a_or_an
+from rnalabel.errors import ConfigError, a_or_an
 from rnalabel.models.registry import InputSpec
-from rnalabel.views.base import View, featurize
+from rnalabel.views.base import View, featurize, refuse_longer
 
 __all__ = ["make_units", "featurize", "input_specs"]
 
@@ -44,15 +44,8 @@ def make_units(dataset: Dataset, *, kind: str, window: int | None, stride: int |
             raise ConfigError(f"{a_or_an(kind)} model needs a window and a stride (got {window}, {stride}).")
         return make_windows(dataset, int(window), int(stride))
     if window:
-        too_long = np.flatnonzero(dataset.lengths > window)
-        if len(too_long):
-            i = int(too_long[0])
-            raise SequenceError(
-                f"sequence {dataset.ids[i]!r} is {int(dataset.lengths[i])} nt long, longer than the {window} nt "
-                f"this {kind} model takes ({len(too_long)} sequence(s) are).",
-                remedy=f"give sequences of at most {window} nt, or train a model with a larger window.",
-                path=(dataset.provenance or {}).get("source") or None,
-            )
+        refuse_longer(dataset, int(window), f"this {kind} model takes",
+                      remedy=f"give sequences of at most {window} nt, or train a model with a larger window.")
         return make_windows(dataset, int(window), int(window))
     n = len(dataset)
     return Windows(dataset, np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64))

@@ -163,7 +163,8 @@ def load_protein_encoder(bundle: Bundle) -> ProteinSpace:
     return ProteinSpace(enc.eval(), names, emb, meta)
 
 
-def _embed_new(space: ProteinSpace, new: list[ProteinFeatures], taken: set[str] = frozenset()) -> np.ndarray:
+def _embed_new(space: ProteinSpace, new: list[ProteinFeatures], taken: frozenset[str] | set[str] = frozenset()
+               ) -> np.ndarray:
     """Embeddings of new proteins, refusing one named like a protein with data (or like another new one): it
     would be listed twice, once from its own sites and once through its neighbours."""
     known = {n.upper() for n in [*space.names, *taken]}

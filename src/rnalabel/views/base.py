@@ -50,15 +50,16 @@ class Folding(NamedTuple):
     channels: int
 
 
-def refuse_longer(dataset: Dataset, limit: int, who: str, remedy: str) -> None:
-    """Raise :class:`SequenceError` when a sequence is longer than the ``limit`` nt a view covers: a view never cuts
-    a sequence silently."""
+def refuse_longer(dataset: Dataset, limit: int, what: str, remedy: str) -> None:
+    """Raise :class:`SequenceError` (naming the first such sequence and the file it came from) when a sequence is
+    longer than the ``limit`` nt that ``what`` ("this whole-sequence model takes", "the lm view covers") allows:
+    nothing is cut silently."""
     too_long = np.flatnonzero(np.asarray(dataset.lengths) > limit)
     if len(too_long):
         i = int(too_long[0])
         raise SequenceError(f"sequence {dataset.ids[i]!r} is {int(dataset.lengths[i])} nt long, longer than the "
-                            f"{limit} nt {who} covers ({len(too_long)} sequence(s) are); it would be cut.",
-                            remedy=remedy, path=(dataset.provenance or {}).get("source") or None)
+                            f"{limit} nt {what} ({len(too_long)} sequence(s) are).", remedy=remedy,
+                            path=(dataset.provenance or {}).get("source") or None)
 
 
 @dataclass(frozen=True)

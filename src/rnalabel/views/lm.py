@@ -124,7 +124,7 @@ class LanguageModel(View):
         ids_of = nucleotide_ids(list(self.vocab))
         keep = min(self.length, module.config.max_nucleotides)
         refuse_longer(dataset, keep, f"the lm view (length {self.length}, language model "
-                      f"{module.config.max_nucleotides} nt)",
+                      f"{module.config.max_nucleotides} nt) covers without cutting it",
                       remedy="give shorter sequences, or train with a larger `length` in the lm view (and a "
                       "language model that takes as many nucleotides).")
         out = np.zeros((len(dataset), module.config.hidden_size, self.length), dtype=np.float32)

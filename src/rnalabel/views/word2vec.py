@@ -135,7 +135,7 @@ class Word2Vec(View):
         if self.vectors is None:
             raise ConfigError("the word2vec view has no vectors: it must be fitted on training data first.",
                               remedy="train a recipe with it (fit learns the vectors), or load a model that has it.")
-        refuse_longer(dataset, self.length + self.k - 1, f"the word2vec view ({self.length} {self.k}-mers)",
+        refuse_longer(dataset, self.length + self.k - 1, f"the word2vec view ({self.length} {self.k}-mers) covers without cutting it",
                       remedy="give shorter sequences, or train with a larger `length` in the word2vec view.")
         codes = kmer_codes(dataset.tokens[:, : self.length + self.k - 1], dataset.lengths, self.k)[:, : self.length]
         table = np.vstack([np.asarray(self.vectors, dtype=np.float32), np.zeros((1, self.dim), np.float32)])
