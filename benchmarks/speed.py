@@ -43,6 +43,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rbp31 import _cpu, git_commit  # noqa: E402
 
+from rnalabel._runtime import native_bf16  # noqa: E402
 from rnalabel.data import write_text_atomic  # noqa: E402
 from rnalabel.engine.losses import masked_bce  # noqa: E402
 from rnalabel.engine.recipe import load_recipe  # noqa: E402
@@ -292,6 +293,42 @@ def bf16_auc(rbp31: str, experiments: list[str], recipe_name: str, work: Path) -
     return rows
 
 
+def auc_lines(auc: list[dict], recipe_name: str) -> list[str]:
+    """The markdown section of the bf16-vs-fp32 AUC fits (empty when there are none)."""
+    if not auc:
+        return []
+    lines = [
+        f"## bf16 autocast vs fp32, cheap vs nn.Dropout masks: test AUC on RBP-31 ({recipe_name}, seed 0, same split)",
+        "",
+        "Each fit trains the recipe as it is (early stopping on validation loss) on the published training part "
+        "and is scored once on the test part. Fit seq/s are indicative only when the load average at the "
+        "start was above 0.5 (other jobs on the machine; the fits are cached in `--auc-work`).",
+        "",
+        "| experiment | fp32 test AUC | bf16 test AUC | difference | bf16, nn.Dropout masks | cheap - nn.Dropout "
+        "masks | epochs fp32 / bf16 / nn.Dropout | fp32 fit seq/s | bf16 fit seq/s | bf16 nn.Dropout fit seq/s "
+        "| load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in auc:
+        t = "bf16-mixed+nn.Dropout"
+        lines.append(f"| {r['experiment']} | {r['32']:.4f} | {r['bf16-mixed']:.4f} | "
+                     f"{r['bf16-mixed'] - r['32']:+.4f} | {r[t]:.4f} | {r['bf16-mixed'] - r[t]:+.4f} | "
+                     f"{r['32_epochs']} / {r['bf16-mixed_epochs']} / {r[t + '_epochs']} | "
+                     f"{r['32_sps']:,.0f} | {r['bf16-mixed_sps']:,.0f} | {r[t + '_sps']:,.0f} | {r['load']:.1f} |")
+    diffs = [r["bf16-mixed"] - r["32"] for r in auc]
+    masks = [r["bf16-mixed"] - r["bf16-mixed+nn.Dropout"] for r in auc]
+    lines += ["", f"Mean difference (bf16 - fp32): **{np.mean(diffs):+.4f}**; (cheap masks - nn.Dropout masks, "
+              f"bf16): **{np.mean(masks):+.4f}**; over {len(diffs)} experiments.", ""]
+    return lines
+
+
+def reproduce_lines(t_all: float) -> list[str]:
+    cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
+    return ["## Reproduce", "", "```", cmd, "```", "",
+            f"Git commit `{git_commit()}`; Python {platform.python_version()}; total "
+            f"{(time.perf_counter() - t_all) / 60:.1f} min; {time.strftime('%Y-%m-%d %H:%M')}.", ""]
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="benchmarks/results/speed.md")
@@ -307,10 +344,16 @@ def main(argv: list[str] | None = None) -> None:
                     help="run only the bf16-vs-fp32 AUC fits (accuracy, not timing: may run on a busy machine)")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
-    if args.only == "auc":
-        bf16_auc(args.rbp31, args.auc_experiments.split(","), args.default_recipe, Path(args.auc_work))
-        return
     t_all = time.perf_counter()
+    if args.only == "auc":  # accuracy only: its own file (--out), the timing sections are not rerun
+        if not args.rbp31:
+            ap.error("--only auc needs --rbp31")
+        auc = bf16_auc(args.rbp31, args.auc_experiments.split(","), args.default_recipe, Path(args.auc_work))
+        lines = [f"# bf16 autocast vs fp32: test AUC on RBP-31 ({_cpu()}; native bf16: "
+                 f"{'yes' if native_bf16('cpu') else 'no'})", "", *auc_lines(auc, args.default_recipe)]
+        write_text_atomic(args.out, "\n".join(lines + reproduce_lines(t_all)))
+        print(f"wrote {args.out}")
+        return
     print("matmul rates ...", flush=True)
     mm_only = {"fp32": matmul_gflops(torch.float32), "bf16": matmul_gflops(torch.bfloat16)}
     conv = {"fp32": conv_gflops(torch.float32), "bf16": conv_gflops(torch.bfloat16)}
@@ -384,34 +427,8 @@ def main(argv: list[str] | None = None) -> None:
         f"**{feat['structure_warm_sps'] / feat['per_process_sps']:,.0f}x**.",
         "",
     ]
-    if auc:
-        lines += [
-            f"## bf16 autocast vs fp32, cheap vs nn.Dropout masks: test AUC on RBP-31 ({args.default_recipe}, seed 0, same split)",
-            "",
-            "Each fit trains the recipe as it is (early stopping on validation loss) on the published training part "
-            "and is scored once on the test part. Fit seq/s are indicative only when the load average at the "
-            "start was above 0.5 (other jobs on the machine; the fits are cached in `--auc-work`).",
-            "",
-            "| experiment | fp32 test AUC | bf16 test AUC | difference | bf16, nn.Dropout masks | cheap - nn.Dropout "
-            "masks | epochs fp32 / bf16 / nn.Dropout | fp32 fit seq/s | bf16 fit seq/s | bf16 nn.Dropout fit seq/s "
-            "| load average |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for r in auc:
-            t = "bf16-mixed+nn.Dropout"
-            lines.append(f"| {r['experiment']} | {r['32']:.4f} | {r['bf16-mixed']:.4f} | "
-                         f"{r['bf16-mixed'] - r['32']:+.4f} | {r[t]:.4f} | {r['bf16-mixed'] - r[t]:+.4f} | "
-                         f"{r['32_epochs']} / {r['bf16-mixed_epochs']} / {r[t + '_epochs']} | "
-                         f"{r['32_sps']:,.0f} | {r['bf16-mixed_sps']:,.0f} | {r[t + '_sps']:,.0f} | {r['load']:.1f} |")
-        diffs = [r["bf16-mixed"] - r["32"] for r in auc]
-        masks = [r["bf16-mixed"] - r["bf16-mixed+nn.Dropout"] for r in auc]
-        lines += ["", f"Mean difference (bf16 - fp32): **{np.mean(diffs):+.4f}**; (cheap masks - nn.Dropout masks, "
-                  f"bf16): **{np.mean(masks):+.4f}**; over {len(diffs)} experiments.", ""]
-    cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
-    lines += ["## Reproduce", "", "```", cmd, "```", "",
-              f"Git commit `{git_commit()}`; Python {platform.python_version()}; total "
-              f"{(time.perf_counter() - t_all) / 60:.1f} min; {time.strftime('%Y-%m-%d %H:%M')}.", ""]
-    write_text_atomic(args.out, "\n".join(lines))
+    lines += auc_lines(auc, args.default_recipe)
+    write_text_atomic(args.out, "\n".join(lines + reproduce_lines(t_all)))
     print(f"wrote {args.out}")
 
 
