@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -41,7 +39,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rbp31 import _cpu, git_commit  # noqa: E402
+from rbp31 import _cpu, git_commit, reproduce_footer  # noqa: E402
 
 from rnalabel._runtime import native_bf16  # noqa: E402
 from rnalabel.data import write_text_atomic  # noqa: E402
@@ -322,13 +320,6 @@ def auc_lines(auc: list[dict], recipe_name: str) -> list[str]:
     return lines
 
 
-def reproduce_lines(t_all: float) -> list[str]:
-    cmd = " ".join(shlex.quote(x) for x in [Path(sys.executable).name, *sys.argv])
-    return ["## Reproduce", "", "```", cmd, "```", "",
-            f"Git commit `{git_commit()}`; Python {platform.python_version()}; total "
-            f"{(time.perf_counter() - t_all) / 60:.1f} min; {time.strftime('%Y-%m-%d %H:%M')}.", ""]
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="benchmarks/results/speed.md")
@@ -344,14 +335,14 @@ def main(argv: list[str] | None = None) -> None:
                     help="run only the bf16-vs-fp32 AUC fits (accuracy, not timing: may run on a busy machine)")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
-    t_all = time.perf_counter()
+    t_all, commit = time.perf_counter(), git_commit()
     if args.only == "auc":  # accuracy only: its own file (--out), the timing sections are not rerun
         if not args.rbp31:
             ap.error("--only auc needs --rbp31")
         auc = bf16_auc(args.rbp31, args.auc_experiments.split(","), args.default_recipe, Path(args.auc_work))
         lines = [f"# bf16 autocast vs fp32: test AUC on RBP-31 ({_cpu()}; native bf16: "
                  f"{'yes' if native_bf16('cpu') else 'no'})", "", *auc_lines(auc, args.default_recipe)]
-        write_text_atomic(args.out, "\n".join(lines + reproduce_lines(t_all)))
+        write_text_atomic(args.out, "\n".join(lines + reproduce_footer(commit, t_all)))
         print(f"wrote {args.out}")
         return
     print("matmul rates ...", flush=True)
@@ -428,7 +419,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
     ]
     lines += auc_lines(auc, args.default_recipe)
-    write_text_atomic(args.out, "\n".join(lines + reproduce_lines(t_all)))
+    write_text_atomic(args.out, "\n".join(lines + reproduce_footer(commit, t_all)))
     print(f"wrote {args.out}")
 
 
