@@ -140,7 +140,7 @@ def ago_ranks(s: np.ndarray, experiments: list[str], proteins: dict[str, list[st
             "exp_top3": float(np.mean(e_rank <= 3)), "median_rank": float(np.median(p_rank))}
 
 
-def leave_proteins_out(bundle, sites: Dataset, data: Path, seed: int, say) -> dict:
+def leave_proteins_out(bundle, sites: Dataset, data: Path, seed: int, say, pssm_map: str | None = None) -> dict:
     from Bio import Align
     from sklearn.metrics import roc_auc_score
 
@@ -155,7 +155,8 @@ def leave_proteins_out(bundle, sites: Dataset, data: Path, seed: int, say) -> di
     si = load_index(bundle)
     groups = protein_groups(si)
     fasta = [data / "proteins" / "examples" / f for f in ("rbps_HT.fa", "rbps_new.fa")]
-    feats, _ = known_protein_features(sorted(groups), pssm_dir=data / "deepmirbp" / "Data" / "PSSM", fasta=fasta)
+    feats, _ = known_protein_features(sorted(groups), pssm_dir=data / "deepmirbp" / "Data" / "PSSM", fasta=fasta,
+                                      pssm_map=pssm_map)
     names = [f.name for f in feats]
     rng = np.random.default_rng(seed)
     folds = rng.permutation(len(names)) % 5
@@ -258,6 +259,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--experiments", default=None, help="comma-separated subset (quick checks)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pssm-map", default=str(Path(__file__).with_name("deepmirbp_pssm_map.tsv")),
+                    help="GENE<TAB>PSSM-FILE lines for PSSMs named by UniProt entry (leave proteins out)")
     args = ap.parse_args()
     t0, commit = time.perf_counter(), git_commit()
     work = Path(args.work)
@@ -366,7 +369,7 @@ def main() -> None:
     log["cases"] = r.rows
 
     # 5. leave proteins out ---------------------------------------------------------------------------------------
-    log["lopo"] = leave_proteins_out(b, sites, data, args.seed, say)
+    log["lopo"] = leave_proteins_out(b, sites, data, args.seed, say, pssm_map=args.pssm_map or None)
 
     # 6. scale ----------------------------------------------------------------------------------------------------
     log["scale"] = scale_check(b, pos_sites, q_mir, args.seed, say)
@@ -426,7 +429,8 @@ def main() -> None:
     lp = log["lopo"]
     L += ["", "## 5. Leave proteins out: held-out proteins scored through their neighbours", "",
           f"{lp['n_proteins']} proteins with a profile on disk ({lp['n_pssm']} PSSM, the rest BLOSUM62 rows of "
-          f"their sequence; no contact maps: the structures are not in our data), 5 folds. Each held-out "
+          f"their sequence; no contact maps: the structures are not in our data; PSSMs named by UniProt entry "
+          f"reach their genes through `{Path(args.pssm_map).name if args.pssm_map else 'no map'}`), 5 folds. Each held-out "
           "protein's test sites are scored by the mean z of the site against its 3 nearest proteins' experiments "
           "(weights: positive encoder cosines; identity and random: equal weights). The encoder is trained on the "
           "other folds' proteins only.", "",
