@@ -299,8 +299,9 @@ def auc_lines(auc: list[dict], recipe_name: str) -> list[str]:
         f"## bf16 autocast vs fp32, cheap vs nn.Dropout masks: test AUC on RBP-31 ({recipe_name}, seed 0, same split)",
         "",
         "Each fit trains the recipe as it is (early stopping on validation loss) on the published training part "
-        "and is scored once on the test part. Fit seq/s are indicative only when the load average at the "
-        "start was above 0.5 (other jobs on the machine; the fits are cached in `--auc-work`).",
+        "and is scored once on the test part. Fit seq/s are comparable only where the load average at the "
+        "start (last column) was below 0.5; above it other jobs shared the machine (the fits are cached in "
+        "`--auc-work`).",
         "",
         "| experiment | fp32 test AUC | bf16 test AUC | difference | bf16, nn.Dropout masks | cheap - nn.Dropout "
         "masks | epochs fp32 / bf16 / nn.Dropout | fp32 fit seq/s | bf16 fit seq/s | bf16 nn.Dropout fit seq/s "
@@ -316,7 +317,7 @@ def auc_lines(auc: list[dict], recipe_name: str) -> list[str]:
     diffs = [r["bf16-mixed"] - r["32"] for r in auc]
     masks = [r["bf16-mixed"] - r["bf16-mixed+nn.Dropout"] for r in auc]
     lines += ["", f"Mean difference (bf16 - fp32): **{np.mean(diffs):+.4f}**; (cheap masks - nn.Dropout masks, "
-              f"bf16): **{np.mean(masks):+.4f}**; over {len(diffs)} experiments.", ""]
+              f"bf16): **{np.mean(masks):+.4f}**; over {len(diffs)} experiment{'s' if len(diffs) != 1 else ''}.", ""]
     return lines
 
 
@@ -340,8 +341,9 @@ def main(argv: list[str] | None = None) -> None:
         if not args.rbp31:
             ap.error("--only auc needs --rbp31")
         auc = bf16_auc(args.rbp31, args.auc_experiments.split(","), args.default_recipe, Path(args.auc_work))
-        lines = [f"# bf16 autocast vs fp32: test AUC on RBP-31 ({_cpu()}; native bf16: "
-                 f"{'yes' if native_bf16('cpu') else 'no'})", "", *auc_lines(auc, args.default_recipe)]
+        lines = [f"# Accuracy of the fast settings ({_cpu()}; native bf16: {'yes' if native_bf16('cpu') else 'no'})",
+                 "", "The AUC section of `speed.md`, run on its own (`--only auc`) for other experiments.", "",
+                 *auc_lines(auc, args.default_recipe)]
         write_text_atomic(args.out, "\n".join(lines + reproduce_footer(commit, t_all)))
         print(f"wrote {args.out}")
         return
