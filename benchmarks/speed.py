@@ -323,7 +323,8 @@ def auc_lines(auc: list[dict], recipe_name: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default="benchmarks/results/speed.md")
+    ap.add_argument("--out", default=None,
+                    help="results file (default benchmarks/results/speed.md; with --only auc, speed_auc.md)")
     ap.add_argument("--recipes", default="multiresbind,rbp31_single,deepripe,deepbind")
     ap.add_argument("--default-recipe", default="multiresbind")
     ap.add_argument("--labels", type=int, default=31, help="outputs K of the timed models")
@@ -337,6 +338,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     t_all, commit = time.perf_counter(), git_commit()
+    if args.out is None:  # --only auc never replaces the full run's file unless asked to
+        args.out = f"benchmarks/results/speed{'_auc' if args.only == 'auc' else ''}.md"
     if args.only == "auc":  # accuracy only: its own file (--out), the timing sections are not rerun
         if not args.rbp31:
             ap.error("--only auc needs --rbp31")
