@@ -60,6 +60,15 @@ def scores(y_val, s_val, y_test, s_test, names) -> dict[str, float]:
     return {m: avg[key] for m, key in PAPER_METRICS.items()}
 
 
+def metric_cells(rows: list[dict[str, float]]) -> list[str]:
+    """"mean ± sd" over repetitions of each of the five metrics, in ORDER (sd 0 for one repetition)."""
+    out = []
+    for m in ORDER:
+        v = np.array([r[m] for r in rows])
+        out.append(f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}")
+    return out
+
+
 def prior(train: Dataset, val: Dataset, test: Dataset) -> dict[str, float]:
     p = np.nanmean(train.labels, axis=0)
     rng = np.random.default_rng(0)  # ties broken at random, so that AUROC is 0.5 and not undefined
@@ -221,11 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     for setting, by_method in results.items():
         lines += [f"## {setting}", "", "| method | " + " | ".join(ORDER) + " |", "|---|" + "---|" * len(ORDER)]
         for name, rows in by_method.items():
-            cells = []
-            for m in ORDER:
-                v = np.array([r[m] for r in rows])
-                cells.append(f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}")
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append(f"| {name} | " + " | ".join(metric_cells(rows)) + " |")
         lines.append("")
     lines += ["Epochs run by the networks (early stopping, patience 10, cap 100): " + "; ".join(
         f"{k} {min(v)}-{max(v)}" for k, v in epochs.items()), "",

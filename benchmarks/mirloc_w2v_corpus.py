@@ -64,15 +64,17 @@ def main(argv: list[str] | None = None) -> None:
     w2v.Word2Vec.fit = fit
     results: dict[tuple[str, str], list[dict]] = {}
     full = mirloc.build("mirloc", args.data, split=None, labels=None)
-    for seed, ds in mirloc.splits(full, [int(s) for s in args.seeds.split(",")], 0):
-        recipes = mirloc.methods(seed)
-        for row in ROWS:
-            for name in corpora:
-                chosen["corpus"] = name
-                r, _ = mirloc.network(recipes[row], ds)
-                results.setdefault((row, name), []).append(r)
-                print(f"seed {seed} {row} / {name}: AucMacro {r['AucMacro']:.3f}", flush=True)
-    w2v.Word2Vec.fit = fit_on_split
+    try:
+        for seed, ds in mirloc.splits(full, [int(s) for s in args.seeds.split(",")], 0):
+            recipes = mirloc.methods(seed)
+            for row in ROWS:
+                for name in corpora:
+                    chosen["corpus"] = name
+                    r, _ = mirloc.network(recipes[row], ds)
+                    results.setdefault((row, name), []).append(r)
+                    print(f"seed {seed} {row} / {name}: AucMacro {r['AucMacro']:.3f}", flush=True)
+    finally:
+        w2v.Word2Vec.fit = fit_on_split
     L = ["# MMLmiRLocNet: word2vec vectors from the training split or from miRBase", "",
          f"Data: `{args.data}` (840 miRNAs, 6 labels); per seed ({args.seeds}) the iterative-stratification split "
          "72/8/20 of `benchmarks/mirloc.py`, metrics as there, mean ± sd over seeds. Vectors: gensim skip-gram "
@@ -81,9 +83,7 @@ def main(argv: list[str] | None = None) -> None:
          "| method | word2vec vectors from | " + " | ".join(mirloc.ORDER) + " |",
          "|---|---|" + "---|" * len(mirloc.ORDER)]
     for (row, name), rs in results.items():
-        cells = [f"{np.mean([r[m] for r in rs]):.3f} ± {np.std([r[m] for r in rs], ddof=1):.3f}"
-                 for m in mirloc.ORDER]
-        L.append(f"| {row} | {name} | " + " | ".join(cells) + " |")
+        L.append(f"| {row} | {name} | " + " | ".join(mirloc.metric_cells(rs)) + " |")
     L += reproduce_footer(commit, t0)
     write_text_atomic(args.out, "\n".join(L))
     print("\n".join(L))
