@@ -75,3 +75,41 @@ def test_recipe_trains_saves_loads_and_predicts_short_rnas(mirnas, tmp_path):
     (d / "card.json").write_text(json.dumps(card))
     with pytest.raises(ModelFileError, match="view 'w2v' cannot take its saved artifacts: the stored vocabulary"):
         load_model(d)
+
+
+def test_offset_adds_the_logits_of_a_probability_view():
+    specs = [*SPECS, InputSpec("nb", "sequence", 4 + 2, 0)]
+    m = build_model("mmlmirlocnet", inputs=specs, n_labels=4, params={"hidden": 6, "filters": 3, "offset": "nb"})
+    m.eval()
+    x = {**_batch(), "nb": torch.tensor([[0.0, 0.5, 0.9, 1.0, 0.7, 0.3]] * 5)}
+    p = torch.tensor([0.01, 0.5, 0.9, 0.99])
+    torch.testing.assert_close(m(x), m.head(m.fused(x)) + torch.logit(p))  # weight 1 per label at the start
+    assert m.offset_weight.requires_grad and m.offset_weight.shape == (4,)
+    with pytest.raises(ConfigError, match="offset 'kmer' must name a per-sequence view with at least 30"):
+        build_model("mmlmirlocnet", inputs=specs, n_labels=30, params={"offset": "kmer"})
+    with pytest.raises(ConfigError, match="offset 'w2v' must name a per-sequence view"):
+        build_model("mmlmirlocnet", inputs=specs, n_labels=4, params={"offset": "w2v"})
+
+
+def test_neighbours_recipe_trains_saves_loads_and_predicts(mirnas, tmp_path):
+    from dataclasses import replace
+
+    from rnalabel import fit, load_model, load_recipe, predict, save_model
+
+    rec = load_recipe("mmlmirlocnet_neighbours")
+    assert rec.params["offset"] == "nb" and rec.views["nb"] == {"type": "neighbours"}
+    rec = replace(rec, params={**rec.params, "hidden": 8, "filters": 4},
+                  views={"kmer": {"type": "kmer", "k": [1, 2]}, "nb": rec.views["nb"]},
+                  train=replace(rec.train, max_epochs=2))
+    model, _ = fit(rec, mirnas, progress=False, device="cpu")
+    nb = model.views["nb"]
+    assert nb.k in (5, 10, 25, 50) and nb.selection["grid"]  # chosen on the training rows
+    assert len(nb.reference_ids) == int(np.sum(mirnas.split == "train"))
+    d = save_model(model, tmp_path / "run")
+    card = json.loads((d / "card.json").read_text())
+    assert {"view.nb.reference_tokens", "view.nb.reference_labels", "view.nb.reference_ids"} <= set(card["artifacts"])
+    assert card["views"]["nb"]["k"] == nb.k  # the chosen values are in the card
+    loaded = load_model(d)
+    q = Dataset.from_sequences(["miR-21", "let-7a"], ["UAGCUUAUCAGACUGAUGUUGA", "UGAGGUAGUAGGUUGUAUAGUU"])
+    np.testing.assert_allclose(predict(loaded, q, progress=False).scores, predict(model, q, progress=False).scores,
+                               atol=1e-6)

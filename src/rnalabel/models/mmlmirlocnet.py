@@ -19,6 +19,11 @@ Choices where the paper is vague, written down:
   ``hidden`` units each; dropout before the predictor.
 * ``fusion=False`` is the ablation "without MVFCNet": the view features are concatenated and go through one
   hidden ReLU layer of ``hidden`` units to the predictor.
+
+Not in the paper: ``offset`` names a per-sequence view whose first K values are already probabilities of the K
+labels (the ``neighbours`` view: the labels of the most similar training miRNAs). Its logits, times a learned
+weight per label (1 at the start), are added to the predictor's, so the network learns a correction to that
+estimate rather than the estimate itself; the view is also fused like any other.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from rnalabel.models.layers import Dropout, glorot_init
 from rnalabel.models.registry import InputSpec, register_model
 
 ENCODERS = ("pool", "flatten")
+#: an offset probability is clipped to [OFFSET_EPS, 1 - OFFSET_EPS] before its logit is taken
+OFFSET_EPS = 0.01
 
 
 class ViewFeatures(nn.Module):
@@ -88,6 +95,9 @@ class MMLmiRLocNet(nn.Module):
         Before the predictor. Default is 0.3.
     fusion : bool
         Consensus + specific features (MVFCNet); False is the paper's ablation without it. Default is True.
+    offset : str
+        A per-sequence view whose first K values are label probabilities, added as logits (see the module
+        docstring); "" for none. Default is "".
     """
 
     def __init__(
@@ -101,6 +111,7 @@ class MMLmiRLocNet(nn.Module):
         encoder: str = "pool",
         dropout: float = 0.3,
         fusion: bool = True,
+        offset: str = "",
     ) -> None:
         super().__init__()
         bad = [f"{s.name} ({s.kind})" for s in inputs if s.kind not in ("sequence", "position")]
@@ -110,6 +121,15 @@ class MMLmiRLocNet(nn.Module):
         if encoder not in ENCODERS:
             raise ConfigError(f"mmlmirlocnet: unknown encoder {encoder!r}.", remedy=f"choose one of: {', '.join(ENCODERS)}.")
         self.names = [s.name for s in inputs]
+        if offset:
+            spec = next((s for s in inputs if s.name == offset), None)
+            if spec is None or spec.kind != "sequence" or spec.channels < n_labels:
+                raise ConfigError(f"mmlmirlocnet: offset {offset!r} must name a per-sequence view with at least "
+                                  f"{n_labels} values (one probability per label); the views are: "
+                                  f"{', '.join(f'{s.name} ({s.kind}, {s.channels})' for s in inputs)}.",
+                                  remedy="use offset: <name of a neighbours view>, or leave offset out.")
+        self.offset = offset
+        self.n_labels = n_labels
         self.features = nn.ModuleDict({s.name: ViewFeatures(s, encoder=encoder, filters=filters, kernel=kernel)
                                        for s in inputs})
         self.fusion = fusion
@@ -123,6 +143,8 @@ class MMLmiRLocNet(nn.Module):
             final = hidden
         self.head = nn.Sequential(Dropout(dropout), nn.Linear(final, n_labels))
         glorot_init(self)
+        if offset:
+            self.offset_weight = nn.Parameter(torch.ones(n_labels))
 
     def fused(self, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``F_final``, shape (N, (X + 1) * hidden) with fusion, (N, hidden) without."""
@@ -133,4 +155,8 @@ class MMLmiRLocNet(nn.Module):
         return torch.cat([*(self.private[n](v[n]) for n in self.names), common], dim=1)
 
     def forward(self, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.fused(x))
+        out = self.head(self.fused(x))
+        if self.offset:
+            p = x[self.offset][:, : self.n_labels].clamp(OFFSET_EPS, 1 - OFFSET_EPS)
+            out = out + self.offset_weight * torch.logit(p)
+        return out

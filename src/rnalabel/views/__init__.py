@@ -3,15 +3,17 @@
 Importing this package registers the built-in views in :data:`rnalabel.views.base.VIEW_TYPES`: ``onehot``,
 ``aminoacid`` and ``dipeptide`` (codon), ``structure`` (ViennaRNA is imported only when folding), ``region``,
 ``kmer``, ``pairing`` (base-pair probability maps, a pairwise input) and ``word2vec`` (skip-gram k-mer
-vectors, learned on the training data and stored as bundle artifacts) and ``lm`` (hidden states of a
-pretrained RNA language model, which the bundle carries).
+vectors, learned on the training data and stored as bundle artifacts), ``lm`` (hidden states of a
+pretrained RNA language model, which the bundle carries) and ``neighbours`` (the labels of the most similar
+training RNAs by alignment, a per-sequence view for miRNAs; the bundle carries the training rows).
 """
 
-from rnalabel.views import codon, kmer, lm, onehot, pairing, region, structure, word2vec  # noqa: F401  (registration)
+from rnalabel.views import codon, kmer, lm, neighbours, onehot, pairing, region, structure, word2vec  # noqa: F401  (registration)
 from rnalabel.views.base import VIEW_TYPES, View, build_view, featurize, register_view
 from rnalabel.views.codon import AminoAcid, Dipeptide
 from rnalabel.views.kmer import Kmer, kmer_frequencies
 from rnalabel.views.lm import LanguageModel
+from rnalabel.views.neighbours import Neighbours
 from rnalabel.views.onehot import OneHot, one_hot
 from rnalabel.views.pairing import Pairing, base_pair_probabilities
 from rnalabel.views.region import Region
@@ -31,5 +33,5 @@ __all__ = [
     "Region",
     "Kmer", "kmer_frequencies",
     "Pairing", "base_pair_probabilities",
-    "Word2Vec", "LanguageModel",
+    "Word2Vec", "LanguageModel", "Neighbours",
 ]

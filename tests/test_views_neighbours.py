@@ -1,0 +1,82 @@
+"""The neighbours view: similarity-weighted labels of the nearest training RNAs, leave-one-out on training rows."""
+
+import numpy as np
+import pytest
+
+from rnalabel.data import Dataset
+from rnalabel.errors import ConfigError, LabelError, SequenceError
+from rnalabel.views import build_view
+from rnalabel.views.neighbours import Neighbours, neighbour_profile, similarity_matrix
+
+A, B = "UAGCUUAUCAGACUGAUGUUGA", "UGAGGUAGUAGGUUGUAUAGUU"  # miR-21, let-7a
+
+
+def _train():
+    seqs = [A, A[:-1] + "C", A[1:], B, B[:-1] + "A", B[2:]]
+    labels = np.array([[1, 0], [1, 0], [1, np.nan], [0, 1], [0, 1], [0, 1]], dtype=np.float32)
+    return Dataset.from_sequences([f"t{i}" for i in range(6)], seqs, labels, ["Nucleus", "Exosome"])
+
+
+def test_similarity_is_one_for_identity_and_lower_for_mismatches():
+    s = similarity_matrix([A, A[:-1] + "C", ""], [A, B])
+    assert s[0, 0] == pytest.approx(1.0) and s[1, 0] == pytest.approx((21 - 1) / 22)
+    assert s[0, 1] < 0.5 and np.all(s[2] == 0)
+
+
+def test_profile_weights_known_labels_and_skips_own_row():
+    sim = np.array([[-np.inf, 0.9, 0.1], [0.5, 0.5, 0.5]], dtype=np.float32)
+    labels = np.array([[1, 1], [0, np.nan], [1, 0]], dtype=np.float32)
+    p = neighbour_profile(sim, labels, k=2, temperature=0.0)
+    np.testing.assert_allclose(p[0], [0.5, 0.0, 0.9, 0.5])  # own row never chosen; label 2 known in one only
+    assert p.shape == (2, 4) and p.dtype == np.float32
+    hot = neighbour_profile(sim, labels, k=2, temperature=50.0)
+    assert hot[0, 0] < 1e-6  # the nearest (label 0) dominates at a high temperature
+
+
+def test_fit_keeps_rows_chooses_k_and_new_rna_sees_its_relatives():
+    train = _train()
+    view = build_view({"type": "neighbours"}).fit(train)
+    assert view.k in (5,) and view.temperature in (0.0, 4.0, 8.0)  # only k = 5 < 6 rows is on the grid
+    assert view.selection["by"].startswith("leave-one-out") and len(view.selection["grid"]) == 3
+    assert "reference_tokens" not in view.spec() and view.channels() == 4
+    assert view.channel_names()[:2] == ["neighbours:Nucleus", "neighbours:Exosome"]
+    q = Dataset.from_sequences(["new21", "newlet7"], [A[:-2] + "GG", B[:-1] + "C"])
+    x = view.transform(q)
+    assert x.shape == (2, 4) and x[0, 0] > x[0, 1] and x[1, 1] > x[1, 0]
+    assert x[0, 2] > 0.8  # nearest similarity
+
+
+def test_training_rows_do_not_see_themselves():
+    train = _train()
+    view = Neighbours(k=1, temperature=0.0).fit(train)
+    x = view.transform(train)
+    assert x[0, 2] < 1.0  # t0's nearest is not itself (identity 1.0)
+    short = Dataset.from_sequences(["t0:short2-20"], [A[1:20]])  # a shortened training copy counts as t0
+    other = Dataset.from_sequences(["x"], [A[1:20]])
+    same_id = Dataset.from_sequences(["t0"], [B])  # an id alone (row numbers of another table) is not enough
+    assert np.isneginf(view._similarities(short)[0, 0])
+    assert np.isfinite(view._similarities(other)[0, 0]) and np.isfinite(view._similarities(same_id)[0, 0])
+
+
+def test_round_trip_and_bad_input():
+    train = _train()
+    view = Neighbours(k=3, temperature=4.0).fit(train)
+    assert view.selection == {}  # nothing chosen
+    back = Neighbours(k=3, temperature=4.0).with_artifacts(view.artifacts())
+    np.testing.assert_array_equal(back.transform(train), view.transform(train))
+    arts = view.artifacts()
+    with pytest.raises(ConfigError, match="stored training rows do not match"):
+        Neighbours().with_artifacts({**arts, "reference_ids": arts["reference_ids"][:-1]})
+    with pytest.raises(ConfigError, match="must be fitted"):
+        Neighbours().transform(train)
+    with pytest.raises(SequenceError, match="longer than the 30 nt the neighbours view aligns"):
+        Neighbours(max_length=30, k=2, temperature=0.0).fit(train).transform(
+            Dataset.from_sequences(["long"], ["A" * 31]))
+    with pytest.raises(ConfigError, match="more than its max_reference"):
+        Neighbours(max_reference=3).fit(train)
+    with pytest.raises(LabelError, match="labelled"):
+        Neighbours().fit(Dataset.from_sequences(["a"], [A]))
+    with pytest.raises(ConfigError, match="temperature must be"):
+        build_view({"type": "neighbours", "temperature": 1000})
+    with pytest.raises(ConfigError, match="k must be a whole number"):
+        build_view({"type": "neighbours", "k": 2.5})
