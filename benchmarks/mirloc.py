@@ -14,6 +14,11 @@ Methods:
   sequence CNN; rnalabel's ``deepbind`` model as a whole-sequence bundle);
 * ``MMLmiRLocNet``: the ``mmlmirlocnet`` recipe (k-mer + word2vec, consensus/specific fusion);
 * ablations: each view alone through the same fusion, and both views without fusion (``fusion: false``);
+* with ``--neighbours``: rnalabel's neighbours view (labels of the most similar training miRNAs by global
+  alignment, k and temperature chosen by leave-one-out on train): its estimate alone with no network (an
+  alignment nearest-neighbour baseline), the ``mmlmirlocnet_neighbours`` recipe (k-mer + word2vec + neighbours,
+  the estimate as a logit offset), the same without the offset, the neighbours view alone through the fusion,
+  and with ``--lm`` the three views plus neighbours;
 * with ``--lm LM_DIR``: the third, semantic view (the hidden states of rnalabel's own pretrained RNA language
   model, 105 positions), the three views together, the LM view alone, the LM view paired with each of the others,
   the three views without fusion, and the three views with an untrained LM of the same size (does pretraining
@@ -24,6 +29,7 @@ Published figures (paper Table III, its own 538-miRNA set, not public): quoted, 
 Usage::
 
     python benchmarks/mirloc.py --data ../shared/data/mirna_localization --out benchmarks/results/mirloc.md
+    python benchmarks/mirloc.py --neighbours --lm runs/rnalm_h256 --out benchmarks/results/mirloc_neighbours.md
 """
 
 from __future__ import annotations
@@ -91,6 +97,16 @@ def kmer_lr(train: Dataset, val: Dataset, test: Dataset) -> dict[str, float]:
     return scores(val.labels, sv, test.labels, st, train.label_names)
 
 
+def neighbours(train: Dataset, val: Dataset, test: Dataset) -> dict[str, float]:
+    """The neighbours view's estimate (its first K columns) as the scores: no network."""
+    from rnalabel.views import build_view
+
+    view = build_view({"type": "neighbours"}).fit(train)
+    k = train.n_labels
+    return scores(val.labels, view.transform(val)[:, :k], test.labels, view.transform(test)[:, :k],
+                  train.label_names)
+
+
 def network(recipe: Recipe, ds: Dataset) -> tuple[dict[str, float], int]:
     model, report = fit(recipe, ds, progress=False, device="cpu")
     val, test = ds.select_split("val"), ds.select_split("test")
@@ -99,7 +115,7 @@ def network(recipe: Recipe, ds: Dataset) -> tuple[dict[str, float], int]:
     return scores(val.labels, sv, test.labels, st, ds.label_names), len(report.history)
 
 
-def methods(seed: int, lm: str | None = None) -> dict[str, Recipe | str]:
+def methods(seed: int, lm: str | None = None, nb: bool = False) -> dict[str, Recipe | str]:
     base = load_recipe("mmlmirlocnet")
     base = replace(base, train=replace(base.train, seed=seed))
     onehot = Recipe(name="onehot-cnn", model="deepbind", kind="whole-sequence", views={"seq": {"type": "onehot"}},
@@ -124,6 +140,21 @@ def methods(seed: int, lm: str | None = None) -> dict[str, Recipe | str]:
                 base, views={**base.views, "lm": {**view, "random_init": True}}),
             "k-mer + word2vec + LM, no fusion": replace(three, params={**base.params, "fusion": False}),
         })
+    if nb:  # rnalabel's neighbours view (not in the paper)
+        nbr = load_recipe("mmlmirlocnet_neighbours")
+        nbr = replace(nbr, train=replace(nbr.train, seed=seed))
+        no_offset = {**nbr.params, "offset": ""}
+        out.update({
+            "alignment neighbours, no network": "neighbours",
+            "MMLmiRLocNet + neighbours (k-mer + word2vec + neighbours, offset)": nbr,
+            "k-mer + word2vec + neighbours, no offset": replace(nbr, params=no_offset),
+            "neighbours view alone (fusion, offset)": replace(nbr, views={"nb": nbr.views["nb"]}),
+        })
+        if lm is not None:
+            view = {"type": "lm", "path": lm, "length": 105}
+            out["k-mer + word2vec + LM + neighbours (offset)"] = replace(nbr, views={**nbr.views, "lm": view})
+            out["k-mer + word2vec + untrained LM + neighbours (offset)"] = replace(
+                nbr, views={**nbr.views, "lm": {**view, "random_init": True}})
     return out
 
 
@@ -193,6 +224,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default="benchmarks/results/mirloc.md")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--lm", default=None, help="LM folder (rnalabel lm pretrain) for the semantic view")
+    ap.add_argument("--neighbours", action="store_true",
+                    help="add the rows of rnalabel's neighbours view (an alignment nearest-neighbour baseline and "
+                         "MMLmiRLocNet with it)")
     ap.add_argument("--cv", type=int, default=0,
                     help="k-fold cross-validation instead of one split per seed (folds by iterative stratification; "
                          "validation = 10 %% of the other folds); uses the first seed only")
@@ -208,11 +242,13 @@ def main(argv: list[str] | None = None) -> None:
         full = build("mirloc", args.data, split=None, labels=labels)
         for seed, ds in splits(full, seeds, args.cv):
             train, val, test = (ds.select_split(s) for s in ("train", "val", "test"))
-            for name, how in methods(seed, args.lm).items():
+            for name, how in methods(seed, args.lm, args.neighbours).items():
                 if how == "prior":
                     r = prior(train, val, test)
                 elif how == "kmer_lr":
                     r = kmer_lr(train, val, test)
+                elif how == "neighbours":
+                    r = neighbours(train, val, test)
                 else:
                     r, n_ep = network(how, ds)
                     epochs.setdefault(name, []).append(n_ep)

@@ -88,14 +88,10 @@ def neighbour_profile(sim: np.ndarray, labels: np.ndarray, k: int, temperature: 
 
 
 def _macro_auroc(y: np.ndarray, s: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
+    from rnalabel.engine.metrics import per_label_auc
 
-    aucs = []
-    for j in range(y.shape[1]):
-        m = np.isfinite(y[:, j])
-        if 0 < y[m, j].sum() < m.sum():
-            aucs.append(roc_auc_score(y[m, j], s[m, j]))
-    return float(np.mean(aucs)) if aucs else float("nan")
+    auroc = per_label_auc(y, s[:, : y.shape[1]])[0]
+    return float(np.nanmean(auroc)) if np.isfinite(auroc).any() else float("nan")
 
 
 @register_view
