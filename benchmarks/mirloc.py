@@ -97,22 +97,65 @@ def kmer_lr(train: Dataset, val: Dataset, test: Dataset) -> dict[str, float]:
     return scores(val.labels, sv, test.labels, st, train.label_names)
 
 
-def neighbours(train: Dataset, val: Dataset, test: Dataset) -> dict[str, float]:
-    """The neighbours view's estimate (its first K columns) as the scores: no network."""
+def neighbours(train: Dataset, val: Dataset, test: Dataset, keep: dict | None = None) -> dict[str, float]:
+    """The neighbours view's estimate (its first K columns) as the scores: no network. ``keep`` receives the test
+    scores ("test") and each test miRNA's similarity to its nearest training miRNA ("nearest")."""
     from rnalabel.views import build_view
 
     view = build_view({"type": "neighbours"}).fit(train)
     k = train.n_labels
-    return scores(val.labels, view.transform(val)[:, :k], test.labels, view.transform(test)[:, :k],
-                  train.label_names)
+    xt = view.transform(test)
+    if keep is not None:
+        keep.update(test=xt[:, :k], nearest=xt[:, k])
+    return scores(val.labels, view.transform(val)[:, :k], test.labels, xt[:, :k], train.label_names)
 
 
-def network(recipe: Recipe, ds: Dataset) -> tuple[dict[str, float], int]:
+def network(recipe: Recipe, ds: Dataset, keep: dict | None = None) -> tuple[dict[str, float], int]:
+    """Fit on train, score test; ``keep`` (optional) receives the test scores under "test"."""
     model, report = fit(recipe, ds, progress=False, device="cpu")
     val, test = ds.select_split("val"), ds.select_split("test")
     sv = sequence_scores(model, val, progress=False)
     st = sequence_scores(model, test, progress=False)
+    if keep is not None:
+        keep["test"] = st
     return scores(val.labels, sv, test.labels, st, ds.label_names), len(report.history)
+
+
+#: the methods whose AucMacro is split by how close each test miRNA's nearest training miRNA is (--neighbours)
+NEAR_ROWS = ("one-hot CNN", "MMLmiRLocNet (k-mer + word2vec)", "alignment neighbours, no network",
+             "MMLmiRLocNet + neighbours (k-mer + word2vec + neighbours, offset)")
+NEAR = 0.5  # global-alignment similarity (score / longer length; 1 = identical) that splits the test miRNAs
+
+
+def near_section(kept: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]]) -> list[str]:
+    """AucMacro of NEAR_ROWS on the test miRNAs whose nearest training miRNA is below / at or above NEAR."""
+    from rnalabel.engine.metrics import per_label_auc
+
+    out = ["## Where the neighbours help: test miRNAs with and without a close training relative", "",
+           f"AucMacro on the test miRNAs whose most similar training miRNA (global alignment, score / longer "
+           f"length) is below {NEAR} and at or above it; mean ± sd over repetitions, labels with one class in a "
+           "group left out.", ""]
+    for setting, rows in kept.items():
+        out += [f"### {setting}", "", f"| method | similarity < {NEAR} | similarity >= {NEAR} |", "|---|---|---|"]
+        counts = None
+        for name in NEAR_ROWS:
+            cells, counts = [], []
+            for far in (True, False):
+                vals, n = [], 0
+                for y, st, near in rows.get(name, []):
+                    m = (near < NEAR) if far else (near >= NEAR)
+                    n += int(m.sum())
+                    auc = per_label_auc(y[m], st[m])[0] if m.any() else np.array([np.nan])
+                    if np.isfinite(auc).any():
+                        vals.append(float(np.nanmean(auc)))
+                counts.append(n)
+                v = np.array(vals)
+                cells.append(f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}" if len(v) else "-")
+            if name in rows:
+                out.append(f"| {name} | " + " | ".join(cells) + " |")
+        if counts:
+            out += ["", f"Test miRNAs over all repetitions: {counts[0]} below {NEAR}, {counts[1]} at or above.", ""]
+    return out
 
 
 def methods(seed: int, lm: str | None = None, nb: bool = False) -> dict[str, Recipe | str]:
@@ -238,22 +281,29 @@ def main(argv: list[str] | None = None) -> None:
     settings = {"6 labels": None, "4 labels (the paper's)": FOUR}
     results: dict[str, dict[str, list[dict[str, float]]]] = {}
     epochs: dict[str, list[int]] = {}
+    kept: dict[str, dict[str, list]] = {}  # setting -> method -> (test labels, scores, nearest similarity)
     for setting, labels in settings.items():
         full = build("mirloc", args.data, split=None, labels=labels)
         for seed, ds in splits(full, seeds, args.cv):
             train, val, test = (ds.select_split(s) for s in ("train", "val", "test"))
+            got: dict[str, dict] = {}
             for name, how in methods(seed, args.lm, args.neighbours).items():
+                keep = got.setdefault(name, {}) if args.neighbours and name in NEAR_ROWS else None
                 if how == "prior":
                     r = prior(train, val, test)
                 elif how == "kmer_lr":
                     r = kmer_lr(train, val, test)
                 elif how == "neighbours":
-                    r = neighbours(train, val, test)
+                    r = neighbours(train, val, test, keep)
                 else:
-                    r, n_ep = network(how, ds)
+                    r, n_ep = network(how, ds, keep)
                     epochs.setdefault(name, []).append(n_ep)
                 results.setdefault(setting, {}).setdefault(name, []).append(r)
                 print(f"{setting} seed {seed} {name}: " + ", ".join(f"{m} {r[m]:.3f}" for m in ORDER), flush=True)
+            near = got.get("alignment neighbours, no network", {}).get("nearest")
+            for name, g in got.items():
+                if near is not None:
+                    kept.setdefault(setting, {}).setdefault(name, []).append((test.labels, g["test"], near))
     lines = ["# miRNA subcellular localisation: MMLmiRLocNet against baselines and ablations", "",
              f"Data: `{args.data}` (840 miRNAs). "
              + (f"{args.cv}-fold cross-validation (folds by iterative stratification, seed {seeds[0]}; validation = "
@@ -274,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
               "| method | " + " | ".join(ORDER) + " |", "|---|" + "---|" * len(ORDER)]
     for name, vals in PUBLISHED.items():
         lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in vals) + " |")
+    if kept:
+        lines += near_section(kept)
     if args.lm:
         lines += lm_section(args.lm, full)
     lines += reproduce_footer(commit, t0)
