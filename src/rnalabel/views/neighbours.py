@@ -16,7 +16,8 @@ for a training miRNA given under its training name. Other rows (validation, test
 ``k = 0`` (the default) and ``temperature`` below 0 (the default) are chosen by :meth:`fit` from the training rows
 alone, by leave-one-out macro AUROC over :data:`K_GRID` x :data:`TEMPERATURE_GRID`; the chosen values go into the
 card and the whole grid into the ``selection`` artifact. Cost: one alignment per (row, training row) pair, about
-2 microseconds for two miRNAs; training sets of more than ``max_reference`` rows are refused rather than made slow.
+5 microseconds for two miRNAs on one core (1,921 human miRNAs against 840 training miRNAs: 8.4 s; choosing k and
+temperature on the 840: 4.7 s); training sets of more than ``max_reference`` rows are refused rather than made slow.
 """
 
 from __future__ import annotations
