@@ -80,3 +80,11 @@ def test_round_trip_and_bad_input():
         build_view({"type": "neighbours", "temperature": 1000})
     with pytest.raises(ConfigError, match="k must be a whole number"):
         build_view({"type": "neighbours", "k": 2.5})
+
+
+def test_without_biopython_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "Bio", None)  # import Bio now raises ImportError
+    with pytest.raises(ConfigError, match=r"biopython, which is not installed.*rnalabel\[structure\]"):
+        similarity_matrix([A], [B])

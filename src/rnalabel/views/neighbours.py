@@ -41,7 +41,11 @@ _SHORT_COPY = re.compile(r":short\d+-\d+$")
 
 
 def _aligner():
-    from Bio import Align
+    try:
+        from Bio import Align
+    except ImportError as exc:
+        raise ConfigError("the neighbours view aligns with biopython, which is not installed.",
+                          remedy="pip install 'rnalabel[structure]'.") from exc
 
     return Align.PairwiseAligner(mode="global", match_score=1.0, mismatch_score=-1.0, open_gap_score=-2.0,
                                  extend_gap_score=-1.0)
