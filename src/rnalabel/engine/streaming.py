@@ -163,7 +163,7 @@ class StreamUnits(torch.utils.data.IterableDataset):
                 seed = seed * 1_000_003 + self.rank
             part = Dataset.concat([part, shortened_copies(part, self.short_copies, seed=seed)])
         units = make_units(part, kind=self.kind, window=self.window, stride=self.stride).dataset
-        return featurize(self.views, units), units.labels
+        return featurize(self.views, units, training=True), units.labels
 
     def __iter__(self) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]]:
         info = torch.utils.data.get_worker_info()

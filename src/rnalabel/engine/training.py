@@ -366,7 +366,7 @@ def fit(
         if cfg.short_copies > 0:  # teach the model that padding is no evidence (see rnalabel.data.augment)
             fit_ds = Dataset.concat([train_ds, shortened_copies(train_ds, cfg.short_copies, seed=cfg.seed)])
         tr_u = make_units(fit_ds, kind=kind, window=window, stride=stride).dataset
-        x_tr = featurize(views, tr_u)
+        x_tr = featurize(views, tr_u, training=True)
         n_units = len(tr_u)
     va_u = make_units(val_ds, kind=kind, window=window, stride=stride).dataset
     x_va = featurize(views, va_u)

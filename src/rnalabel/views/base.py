@@ -105,6 +105,13 @@ class View:
     def __call__(self, dataset: Dataset) -> np.ndarray:
         return self.transform(dataset)
 
+    def transform_training(self, dataset: Dataset) -> np.ndarray:
+        """Featurise the training units (the rows :meth:`fit` saw, their windows and shortened copies): what
+        training calls for them, and only for them. Default: :meth:`transform`. A view whose output is built
+        from the training rows themselves (``neighbours``) overrides it, so that no training row is its own
+        evidence; validation, test, prediction and explanation always go through :meth:`transform`."""
+        return self.transform(dataset)
+
     def fit(self, dataset: Dataset) -> View:
         """A copy with data-dependent parameters filled in from the training data (e.g. a track's categories).
 
@@ -250,8 +257,11 @@ def build_view(spec: dict[str, Any]) -> View:
     return cls(**spec)
 
 
-def featurize(views: dict[str, View], dataset: Dataset) -> dict[str, np.ndarray]:
-    """Apply every view to ``dataset``: ``{name: array}`` in the order of ``views``."""
+def featurize(views: dict[str, View], dataset: Dataset, *, training: bool = False) -> dict[str, np.ndarray]:
+    """Apply every view to ``dataset``: ``{name: array}`` in the order of ``views``. ``training=True`` for the
+    training units only (:meth:`View.transform_training`)."""
+    if training:
+        return {name: view.transform_training(dataset) for name, view in views.items()}
     return {name: view.transform(dataset) for name, view in views.items()}
 
 
