@@ -85,13 +85,15 @@ def test_offset_adds_the_logits_of_a_probability_view():
     p = torch.tensor([0.01, 0.5, 0.9, 0.99])
     torch.testing.assert_close(m(x), m.head(m.fused(x)) + torch.logit(p))  # weight 1 per label at the start
     assert m.offset_weight.requires_grad and m.offset_weight.shape == (4,)
-    with pytest.raises(ConfigError, match="offset 'kmer' must name a per-sequence view with at least 30"):
-        build_model("mmlmirlocnet", inputs=specs, n_labels=30, params={"offset": "kmer"})
-    with pytest.raises(ConfigError, match="offset 'w2v' must name a per-sequence view"):
+    with pytest.raises(ConfigError, match="offset 'kmer' must name a neighbours view"):
+        build_model("mmlmirlocnet", inputs=specs, n_labels=4, params={"offset": "kmer"})  # 20 k-mer frequencies
+    with pytest.raises(ConfigError, match="offset 'w2v' must name a neighbours view"):
         build_model("mmlmirlocnet", inputs=specs, n_labels=4, params={"offset": "w2v"})
+    with pytest.raises(ConfigError, match="offset 'nbx' must name"):
+        build_model("mmlmirlocnet", inputs=specs, n_labels=4, params={"offset": "nbx"})
 
 
-def test_neighbours_recipe_trains_saves_loads_and_predicts(mirnas, tmp_path):
+def test_neighbours_recipe_trains_saves_loads_and_predicts(mirnas, tmp_path, monkeypatch):
     from dataclasses import replace
 
     from rnalabel import fit, load_model, load_recipe, predict, save_model
@@ -101,7 +103,13 @@ def test_neighbours_recipe_trains_saves_loads_and_predicts(mirnas, tmp_path):
     rec = replace(rec, params={**rec.params, "hidden": 8, "filters": 4},
                   views={"kmer": {"type": "kmer", "k": [1, 2]}, "nb": rec.views["nb"]},
                   train=replace(rec.train, max_epochs=2))
+    from rnalabel.views.neighbours import Neighbours
+
+    seen = []
+    real = Neighbours.transform_training
+    monkeypatch.setattr(Neighbours, "transform_training", lambda self, ds: seen.append(len(ds)) or real(self, ds))
     model, _ = fit(rec, mirnas, progress=False, device="cpu")
+    assert seen == [int(np.sum(mirnas.split == "train"))]  # training featurises its own rows leave-one-out, once
     nb = model.views["nb"]
     assert nb.k in (5, 10, 25, 50) and nb.selection["grid"]  # chosen on the training rows
     assert len(nb.reference_ids) == int(np.sum(mirnas.split == "train"))

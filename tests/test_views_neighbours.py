@@ -46,16 +46,32 @@ def test_fit_keeps_rows_chooses_k_and_new_rna_sees_its_relatives():
     assert x[0, 2] > 0.8  # nearest similarity
 
 
-def test_training_rows_do_not_see_themselves():
+def test_training_units_do_not_see_themselves_and_predictions_do_not_depend_on_names():
     train = _train()
     view = Neighbours(k=1, temperature=0.0).fit(train)
-    x = view.transform(train)
-    assert x[0, 2] < 1.0  # t0's nearest is not itself (identity 1.0)
-    short = Dataset.from_sequences(["t0:short2-20"], [A[1:20]])  # a shortened training copy counts as t0
-    other = Dataset.from_sequences(["x"], [A[1:20]])
-    same_id = Dataset.from_sequences(["t0"], [B])  # an id alone (row numbers of another table) is not enough
-    assert np.isneginf(view._similarities(short)[0, 0])
-    assert np.isfinite(view._similarities(other)[0, 0]) and np.isfinite(view._similarities(same_id)[0, 0])
+    assert np.all(view.transform_training(train)[:, 2] < 1.0)  # t0's nearest is t1 (0.95), never itself
+    assert np.all(view.transform(train)[:, 2] == pytest.approx(1.0))  # predicting a training miRNA finds it
+    pieces = Dataset.from_sequences(["t0:short2-20", "t0:3-22", "x", "t0"], [A[1:20], A[2:22], A[1:20], B])
+    sim = view._similarities(pieces, training=True)
+    assert np.isneginf(sim[0, 0]) and np.isneginf(sim[1, 0])  # a shortened copy, a window of t0
+    assert np.isfinite(sim[2, 0]) and np.isfinite(sim[3, 0])  # another id; t0's id with another sequence
+    np.testing.assert_array_equal(view.transform(pieces), view.transform(
+        Dataset.from_sequences(["a", "b", "c", "d"], pieces.sequences)))  # outside training, names do not matter
+
+
+def test_duplicate_ids_and_unknown_labels_and_n():
+    dup = Dataset.from_sequences(["a", "a", "b"], [A, A, B], np.array([[1, np.nan], [1, np.nan], [0, np.nan]],
+                                                                     dtype=np.float32), ["x", "y"])
+    view = Neighbours(k=1, temperature=0.0).fit(dup)
+    x = view.transform_training(dup)
+    assert x[0, 2] < 1.0 and x[1, 2] < 1.0  # both rows named a are left out of both a's
+    assert np.all(x[:, 1] == 0.5)  # label y is unknown everywhere: its prior (0.5), not a confident 0
+    some = Dataset.from_sequences(["p", "q", "r"], [A, B, B[:-1] + "A"],
+                                  np.array([[1, np.nan], [0, 1], [0, 1]], dtype=np.float32), ["x", "y"])
+    v2 = Neighbours(k=1, temperature=0.0).fit(some)
+    got = v2.transform(Dataset.from_sequences(["new"], [A[:-1] + "C"]))  # nearest is p, whose y is unknown
+    assert got[0, 1] == pytest.approx(1.0)  # y's training prior (2 of 2 known are 1)
+    assert similarity_matrix(["N" * 10], ["N" * 10])[0, 0] == 0  # N is no evidence of similarity
 
 
 def test_round_trip_and_bad_input():
@@ -65,8 +81,21 @@ def test_round_trip_and_bad_input():
     back = Neighbours(k=3, temperature=4.0).with_artifacts(view.artifacts())
     np.testing.assert_array_equal(back.transform(train), view.transform(train))
     arts = view.artifacts()
-    with pytest.raises(ConfigError, match="stored training rows do not match"):
-        Neighbours().with_artifacts({**arts, "reference_ids": arts["reference_ids"][:-1]})
+    tampered = {
+        "do not match": {"reference_ids": arts["reference_ids"][:-1]},
+        "ids are not a list of strings": {"reference_ids": None},
+        "label names are not": {"label_names": None},
+        "lengths outside": {"reference_lengths": arts["reference_lengths"] + 100},
+        "tokens other than": {"reference_tokens": arts["reference_tokens"] + 200},
+        "labels other than": {"reference_labels": arts["reference_labels"] * 5},
+    }
+    for why, change in tampered.items():
+        with pytest.raises(ConfigError, match=f"stored training rows are not valid: .*{why}"):
+            Neighbours(k=3, temperature=4.0).with_artifacts({**arts, **change})
+    with pytest.raises(ConfigError, match="needs k >= 1 and temperature >= 0"):
+        Neighbours().with_artifacts(arts)  # a card edited back to "choose"
+    with pytest.raises(ConfigError, match="more than the view's max_reference"):
+        Neighbours(k=3, temperature=4.0, max_reference=2).with_artifacts(arts)
     with pytest.raises(ConfigError, match="must be fitted"):
         Neighbours().transform(train)
     with pytest.raises(SequenceError, match="longer than the 30 nt the neighbours view aligns"):
@@ -76,10 +105,12 @@ def test_round_trip_and_bad_input():
         Neighbours(max_reference=3).fit(train)
     with pytest.raises(LabelError, match="labelled"):
         Neighbours().fit(Dataset.from_sequences(["a"], [A]))
-    with pytest.raises(ConfigError, match="temperature must be"):
-        build_view({"type": "neighbours", "temperature": 1000})
+    for bad in (1000, -0.5):
+        with pytest.raises(ConfigError, match="temperature must be a number from 0 to 100, or -1"):
+            build_view({"type": "neighbours", "temperature": bad})
     with pytest.raises(ConfigError, match="k must be a whole number"):
         build_view({"type": "neighbours", "k": 2.5})
+    assert Neighbours(k=np.int64(3), temperature=np.float32(2)).k == 3  # numpy numbers are numbers
 
 
 def test_without_biopython_the_error_names_the_extra(monkeypatch):

@@ -20,8 +20,8 @@ Choices where the paper is vague, written down:
 * ``fusion=False`` is the ablation "without MVFCNet": the view features are concatenated and go through one
   hidden ReLU layer of ``hidden`` units to the predictor.
 
-Not in the paper: ``offset`` names a per-sequence view whose first K values are already probabilities of the K
-labels (the ``neighbours`` view: the labels of the most similar training miRNAs). Its logits, times a learned
+Not in the paper: ``offset`` names a ``neighbours`` view (K label probabilities, then two similarities: the
+labels of the most similar training miRNAs). Its logits, times a learned
 weight per label (1 at the start), are added to the predictor's, so the network learns a correction to that
 estimate rather than the estimate itself; the view is also fused like any other.
 """
@@ -96,8 +96,8 @@ class MMLmiRLocNet(nn.Module):
     fusion : bool
         Consensus + specific features (MVFCNet); False is the paper's ablation without it. Default is True.
     offset : str
-        A per-sequence view whose first K values are label probabilities, added as logits (see the module
-        docstring); "" for none. Default is "".
+        A neighbours view (K label probabilities, then 2 similarities) whose probabilities are added as logits
+        (see the module docstring); "" for none. Default is "".
     """
 
     def __init__(
@@ -123,9 +123,9 @@ class MMLmiRLocNet(nn.Module):
         self.names = [s.name for s in inputs]
         if offset:
             spec = next((s for s in inputs if s.name == offset), None)
-            if spec is None or spec.kind != "sequence" or spec.channels < n_labels:
-                raise ConfigError(f"mmlmirlocnet: offset {offset!r} must name a per-sequence view with at least "
-                                  f"{n_labels} values (one probability per label); the views are: "
+            if spec is None or spec.kind != "sequence" or spec.channels != n_labels + 2:
+                raise ConfigError(f"mmlmirlocnet: offset {offset!r} must name a neighbours view (per-sequence, "
+                                  f"{n_labels} label probabilities then 2 similarities); the views are: "
                                   f"{', '.join(f'{s.name} ({s.kind}, {s.channels})' for s in inputs)}.",
                                   remedy="use offset: <name of a neighbours view>, or leave offset out.")
         self.offset = offset

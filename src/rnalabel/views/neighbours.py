@@ -4,16 +4,18 @@ For short RNAs scored whole (miRNAs), where a sequence's closest relatives in th
 (paralogues, family members, isomiRs). :meth:`Neighbours.fit` keeps the training rows (sequences and labels) as
 artifacts of the view; :meth:`Neighbours.transform` aligns every row with each of them (global alignment,
 Biopython's ``PairwiseAligner``: match +1, mismatch -1, gap open -2, extend -1; score divided by the longer
-length, so 1 is identity), takes the ``k`` most similar and returns, per label, the mean of their labels weighted
+length: 1 is identity, N scores 0), takes the ``k`` most similar and returns, per label, the mean of their labels weighted
 by ``exp(temperature * similarity)`` (unknown labels are left out of that label's mean), then the similarity of
 the nearest one and the mean similarity of the ``k``: a per-sequence view of ``n_labels + 2`` values.
 
-A training row never sees itself: a row with the id and the sequence of a stored training row is scored by the
-*other* training rows (leave-one-out; a shortened training copy, id ``<id>:short<a>-<b>`` and a piece of the
-sequence, counts as ``<id>``), so the model cannot learn to read its own label back. The same holds at prediction
-for a training miRNA given under its training name. Other rows (validation, test, new RNAs) see every training row.
+Training featurises its own units through :meth:`Neighbours.transform_training`: each is scored by the *other*
+training rows (leave-one-out: its row is left out for the row itself, its windows and its shortened copies
+``<id>:short<a>-<b>``, matched by id and sequence), so the model cannot learn to read its own label back.
+Everything else (validation, test, prediction, explanation) goes through :meth:`Neighbours.transform`, which
+uses every training row whatever a row is called: a training miRNA predicted later finds itself at similarity 1.
+Unknown (NaN) labels are left out of a label's mean; when none of the k is known, the label's training prior.
 
-``k = 0`` (the default) and ``temperature`` below 0 (the default) are chosen by :meth:`fit` from the training rows
+``k = 0`` and ``temperature = -1`` (the defaults) are chosen by :meth:`fit` from the training rows
 alone, by leave-one-out macro AUROC over :data:`K_GRID` x :data:`TEMPERATURE_GRID`; the chosen values go into the
 card and the whole grid into the ``selection`` artifact. Cost: one alignment per (row, training row) pair, about
 5 microseconds for two miRNAs on one core (1,921 human miRNAs against 840 training miRNAs: 8.4 s; choosing k and
@@ -22,6 +24,7 @@ temperature on the 840: 4.7 s); training sets of more than ``max_reference`` row
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 K_GRID = (5, 10, 25, 50)
 TEMPERATURE_GRID = (0.0, 4.0, 8.0)
 _SHORT_COPY = re.compile(r":short\d+-\d+$")
+_WINDOW = re.compile(r":\d+-\d+$")
 
 
 def _aligner():
@@ -47,8 +51,10 @@ def _aligner():
         raise ConfigError("the neighbours view aligns with biopython, which is not installed.",
                           remedy="pip install 'rnalabel[structure]'.") from exc
 
-    return Align.PairwiseAligner(mode="global", match_score=1.0, mismatch_score=-1.0, open_gap_score=-2.0,
-                                 extend_gap_score=-1.0)
+    al = Align.PairwiseAligner(mode="global", match_score=1.0, mismatch_score=-1.0, open_gap_score=-2.0,
+                               extend_gap_score=-1.0)
+    al.wildcard = "N"  # N (and any ambiguity code, read as N) scores 0 against anything, itself included
+    return al
 
 
 def _strings(tokens: np.ndarray, lengths: np.ndarray) -> list[str]:
@@ -59,7 +65,8 @@ def _strings(tokens: np.ndarray, lengths: np.ndarray) -> list[str]:
 
 def similarity_matrix(queries: list[str], references: list[str]) -> np.ndarray:
     """Global-alignment similarity of every query with every reference, (Q, R) float32: score / longer length
-    (1 for identical sequences; 0 when either is empty)."""
+    (1 for identical sequences without N, lower the more they differ, negative for unrelated ones; N scores 0;
+    0 when either is empty)."""
     al = _aligner()
     out = np.zeros((len(queries), len(references)), dtype=np.float32)
     memo: dict[str, np.ndarray] = {}
@@ -71,10 +78,12 @@ def similarity_matrix(queries: list[str], references: list[str]) -> np.ndarray:
     return out
 
 
-def neighbour_profile(sim: np.ndarray, labels: np.ndarray, k: int, temperature: float) -> np.ndarray:
+def neighbour_profile(sim: np.ndarray, labels: np.ndarray, k: int, temperature: float, *,
+                      prior: np.ndarray | None = None) -> np.ndarray:
     """Per query: the similarity-weighted label mean of its ``k`` most similar references, then the nearest and
     the mean similarity, (Q, K + 2) float32. ``sim`` entries of -inf are never chosen (a query's own row);
-    unknown (NaN) labels are left out of their label's mean (0 when none of the k is known)."""
+    unknown (NaN) labels are left out of their label's mean, which is ``prior`` (default 0.5) when none of the k
+    is known."""
     q, r = sim.shape
     k = min(k, r)
     idx = np.argpartition(-sim, k - 1, axis=1)[:, :k] if k < r else np.broadcast_to(np.arange(r), (q, r))
@@ -85,7 +94,8 @@ def neighbour_profile(sim: np.ndarray, labels: np.ndarray, k: int, temperature: 
     known = np.isfinite(y) & ok[:, :, None]
     wy = w[:, :, None] * known
     den = wy.sum(1)
-    prof = np.divide((wy * np.nan_to_num(y)).sum(1), den, out=np.zeros_like(den), where=den > 0)
+    fallback = np.broadcast_to(np.full(labels.shape[1], 0.5) if prior is None else prior, den.shape)
+    prof = np.divide((wy * np.nan_to_num(y)).sum(1), den, out=np.array(fallback, dtype=den.dtype), where=den > 0)
     n_ok = ok.sum(1)
     nearest = np.where(n_ok > 0, np.where(ok, s, -np.inf).max(1), 0.0)
     mean = np.where(ok, s, 0.0).sum(1) / np.maximum(n_ok, 1)
@@ -109,8 +119,8 @@ class Neighbours(View):
     k : int
         Neighbours per sequence; 0 chooses it on the training rows (leave-one-out). Default is 0.
     temperature : float
-        Weight ``exp(temperature * similarity)``; 0 weighs the k equally; below 0 chooses it on the training rows.
-        Default is -1 (choose).
+        Weight ``exp(temperature * similarity)``, 0 to 100; 0 weighs the k equally; -1 chooses it on the
+        training rows (leave-one-out). Default is -1.
     max_length : int
         Longest sequence aligned (alignment costs length squared). Default is 200.
     max_reference : int
@@ -133,12 +143,13 @@ class Neighbours(View):
     def __post_init__(self) -> None:
         for name, low, high in (("k", 0, 10_000), ("max_length", 1, 10_000), ("max_reference", 1, 10_000_000)):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
-                raise ConfigError(f"neighbours view: {name} must be a whole number from {low} to {high}, got {v!r}.")
-        if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) \
-                or not -1 <= self.temperature <= 100:
-            raise ConfigError(f"neighbours view: temperature must be a number from 0 to 100 (or -1: choose it), "
-                              f"got {self.temperature!r}.")
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not low <= v <= high:
+                raise ConfigError(f"neighbours view: {name} must be a whole number from {low} to {high}, got {v!r}.",
+                                  remedy=f"set {name} in the view's parameters of the recipe.")
+        t = self.temperature
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not (t == -1 or 0 <= t <= 100):
+            raise ConfigError(f"neighbours view: temperature must be a number from 0 to 100, or -1 (choose it on "
+                              f"the training rows), got {t!r}.", remedy="set temperature in the view's parameters.")
 
     def channels(self, dataset: Dataset | None = None) -> int:
         if self.label_names is not None:
@@ -168,13 +179,15 @@ class Neighbours(View):
         labels = np.asarray(dataset.labels, dtype=np.float32)
         ids = [str(i) for i in dataset.ids]
         fitted = replace(self, reference_tokens=tokens, reference_lengths=lengths, reference_labels=labels,
-                         reference_ids=ids, label_names=list(dataset.label_names), selection={})
+                         reference_ids=ids, label_names=[str(n) for n in dataset.label_names], selection={})
         if self.k > 0 and self.temperature >= 0:
             return fitted
-        sim = fitted._similarities(dataset)
+        sim = fitted._similarities(dataset, training=True)
         ks = [self.k] if self.k > 0 else [k for k in K_GRID if k < len(dataset)] or [max(1, len(dataset) - 1)]
         ts = [float(self.temperature)] if self.temperature >= 0 else list(TEMPERATURE_GRID)
-        grid = {(k, t): _macro_auroc(labels, neighbour_profile(sim, labels, k, t)) for k in ks for t in ts}
+        prior = label_prior(labels)
+        grid = {(k, t): _macro_auroc(labels, neighbour_profile(sim, labels, k, t, prior=prior))
+                for k in ks for t in ts}
         scored = {g: a for g, a in grid.items() if np.isfinite(a)}
         k, t = max(scored, key=scored.get) if scored else (ks[0], ts[0])
         selection = {"by": "leave-one-out macro AUROC on the training rows",
@@ -182,38 +195,86 @@ class Neighbours(View):
                               for g, a in grid.items()]}
         return replace(fitted, k=int(k), temperature=float(t), selection=selection)
 
-    def _similarities(self, dataset: Dataset) -> np.ndarray:
+    def _similarities(self, dataset: Dataset, *, training: bool = False) -> np.ndarray:
         refs = _strings(np.asarray(self.reference_tokens), np.asarray(self.reference_lengths))
         queries = _strings(dataset.tokens, dataset.lengths)
         sim = similarity_matrix(queries, refs)
-        own = {rid: j for j, rid in enumerate(self.reference_ids)}
-        for i, qid in enumerate(dataset.ids):
-            base = _SHORT_COPY.sub("", str(qid))
-            j = own.get(base)
-            # leave-one-out: a training row (same id, same sequence; a shortened copy: a piece of it) is scored by
-            # the others; an id alone (row numbers of another table) is not enough
-            if j is not None and (queries[i] == refs[j] or (base != str(qid) and queries[i] in refs[j])):
-                sim[i, j] = -np.inf
+        if training:  # leave-one-out: a training unit is scored by the other training rows
+            own: dict[str, list[int]] = {}
+            for j, rid in enumerate(self.reference_ids):
+                own.setdefault(rid, []).append(j)
+            for i, qid in enumerate(dataset.ids):
+                base = _WINDOW.sub("", _SHORT_COPY.sub("", str(qid)))
+                for j in own.get(base, ()):
+                    if queries[i] in refs[j]:  # the row itself, one of its windows or a shortened copy of it
+                        sim[i, j] = -np.inf
         return sim
 
+    def _profile(self, sim: np.ndarray) -> np.ndarray:
+        labels = np.asarray(self.reference_labels, dtype=np.float32)
+        return neighbour_profile(sim, labels, self.k, self.temperature, prior=label_prior(labels))
+
     def transform(self, dataset: Dataset) -> np.ndarray:
+        """Every training row is a candidate neighbour, whatever the rows are called."""
+        self._check_fitted()
+        self._refuse_longer(dataset)
+        return self._profile(self._similarities(dataset))
+
+    def transform_training(self, dataset: Dataset) -> np.ndarray:
+        """The training units: each is scored without its own training row (leave-one-out)."""
+        self._check_fitted()
+        self._refuse_longer(dataset)
+        return self._profile(self._similarities(dataset, training=True))
+
+    def _check_fitted(self) -> None:
         if self.reference_tokens is None:
             raise ConfigError("the neighbours view has no training rows: it must be fitted on training data first.",
                               remedy="train a recipe with it (fit keeps the training rows), or load a model that has it.")
-        self._refuse_longer(dataset)
-        k = self.k if self.k > 0 else K_GRID[0]
-        t = self.temperature if self.temperature >= 0 else 0.0
-        return neighbour_profile(self._similarities(dataset), np.asarray(self.reference_labels, dtype=np.float32),
-                                 k, t)
+        if self.k < 1 or self.temperature < 0:
+            raise ConfigError(f"a fitted neighbours view needs k >= 1 and temperature >= 0 (got k {self.k}, "
+                              f"temperature {self.temperature}): the model card was edited.",
+                              remedy="use the model as training wrote it, or train it again.")
 
     def with_artifacts(self, values: dict[str, Any]) -> Neighbours:
         view = super().with_artifacts(values)
         if view.reference_tokens is None:
             return view
-        n = np.shape(view.reference_tokens)[0]
-        if np.shape(view.reference_lengths) != (n,) or np.shape(view.reference_labels) != (n, len(view.label_names)) \
-                or len(view.reference_ids) != n:
-            raise ConfigError(f"the neighbours view's stored training rows do not match: {n} sequences, lengths "
-                              f"{np.shape(view.reference_lengths)}, labels {np.shape(view.reference_labels)}, "
-                              f"{len(view.reference_ids)} ids, {len(view.label_names)} label names.")
+        bad = _bad_reference(view)
+        if bad:
+            raise ConfigError(f"the neighbours view's stored training rows are not valid: {bad}.",
+                              remedy="use the model as training wrote it, or train it again.")
+        view._check_fitted()
         return view
+
+
+def label_prior(labels: np.ndarray) -> np.ndarray:
+    """Per label the fraction of known training values that are 1 (0.5 for a label with none known)."""
+    known = np.isfinite(labels)
+    n = known.sum(0)
+    return np.where(n > 0, np.nansum(labels, 0) / np.maximum(n, 1), 0.5).astype(np.float32)
+
+
+def _bad_reference(view: Neighbours) -> str:
+    """What is wrong with a fitted view's stored training rows ("" when nothing)."""
+    tok, lengths, labels = view.reference_tokens, view.reference_lengths, view.reference_labels
+    ids, names = view.reference_ids, view.label_names
+    if not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
+        return "the ids are not a list of strings"
+    if not (isinstance(names, list) and names and all(isinstance(i, str) for i in names)):
+        return "the label names are not a list of strings"
+    for what, a, dims in (("sequences", tok, 2), ("lengths", lengths, 1), ("labels", labels, 2)):
+        if not isinstance(a, np.ndarray) or a.ndim != dims:
+            return f"the {what} are not a {dims}-dimensional array"
+    n = tok.shape[0]
+    if lengths.shape != (n,) or labels.shape != (n, len(names)) or len(ids) != n:
+        return (f"the parts do not match ({n} sequences, lengths {lengths.shape}, labels {labels.shape}, "
+                f"{len(ids)} ids, {len(names)} label names)")
+    if n > view.max_reference:
+        return f"{n:,} rows, more than the view's max_reference ({view.max_reference:,})"
+    if tok.dtype != np.uint8 or (tok.size and int(tok.max()) > 4):
+        return "the sequences hold tokens other than A, C, G, U, N"
+    if not np.issubdtype(lengths.dtype, np.integer) or (n and (lengths.min() < 0 or lengths.max() > tok.shape[1])):
+        return f"lengths outside 0-{tok.shape[1]}"
+    if not np.all(np.isnan(labels) | (labels == 0) | (labels == 1)):
+        return "labels other than 0, 1 and unknown"
+    return ""
