@@ -121,3 +121,12 @@ def test_neighbours_recipe_trains_saves_loads_and_predicts(mirnas, tmp_path, mon
     q = Dataset.from_sequences(["miR-21", "let-7a"], ["UAGCUUAUCAGACUGAUGUUGA", "UGAGGUAGUAGGUUGUAUAGUU"])
     np.testing.assert_allclose(predict(loaded, q, progress=False).scores, predict(model, q, progress=False).scores,
                                atol=1e-6)
+    # the view's stored label names must be the card's labels, in order (a re-hashed, reversed file is refused)
+    import hashlib
+
+    names = d / "artifacts" / "view.nb.label_names.json"
+    names.write_text(json.dumps(list(reversed(json.loads(names.read_text())))))
+    card["artifacts"]["view.nb.label_names"]["sha256"] = hashlib.sha256(names.read_bytes()).hexdigest()
+    (d / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="view 'nb' gives the labels .* but the card's labels are"):
+        load_model(d)

@@ -430,6 +430,12 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
             "restore card.json from the run folder it was written in."
         raise ModelFileError(f"the model card cannot be used: {why}", path=d / CARD, remedy=remedy) from None
     views = _views_with_artifacts(views, artifacts, d / CARD)
+    for vname, view in views.items():  # a view built from labelled rows (neighbours) names the labels it gives
+        names = getattr(view, "label_names", None)
+        if names is not None and [str(n) for n in names] != [str(n) for n in card["labels"]]:
+            raise ModelFileError(f"view {vname!r} gives the labels {', '.join(map(str, names))}, but the card's "
+                                 f"labels are {', '.join(map(str, card['labels']))}.", path=d / CARD,
+                                 remedy="keep the artifacts/ folder and card.json of the same run together.")
     _check_inputs(views, inputs, kind, window, d / CARD)
     try:
         module.load_state_dict(state, strict=True)
