@@ -21,9 +21,9 @@ Choices where the paper is vague, written down:
   hidden ReLU layer of ``hidden`` units to the predictor.
 
 Not in the paper: ``offset`` names a ``neighbours`` view (K label probabilities, then two similarities: the
-labels of the most similar training miRNAs). Its logits, times a learned
-weight per label (1 at the start), are added to the predictor's, so the network learns a correction to that
-estimate rather than the estimate itself; the view is also fused like any other.
+labels of the most similar training miRNAs). Its logits, times a learned weight per label (1 at the start), are
+added to the predictor's, so the network learns a correction to that estimate rather than the estimate itself;
+the view is also fused like any other.
 """
 
 from __future__ import annotations
