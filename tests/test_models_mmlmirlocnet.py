@@ -34,6 +34,17 @@ def test_fusion_is_private_per_view_plus_the_mean_of_common_features():
         build_model("mmlmirlocnet", inputs=SPECS, n_labels=2, params={"encoder": "lstm"})
 
 
+def _reverse_json_artifact(run, name):
+    """Reverse the list in a JSON artifact and re-hash it in the card: edited, but with a checksum that fits."""
+    import hashlib
+
+    card = json.loads((run / "card.json").read_text())
+    path = run / card["artifacts"][name]["file"]
+    path.write_text(json.dumps(list(reversed(json.loads(path.read_text())))))
+    card["artifacts"][name]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (run / "card.json").write_text(json.dumps(card))
+
+
 @pytest.fixture(scope="module")
 def mirnas(demo_small):
     """Demo sequences cut to 18-26 nt (miRNA-like lengths), labels kept."""
@@ -67,12 +78,7 @@ def test_recipe_trains_saves_loads_and_predicts_short_rnas(mirnas, tmp_path):
     with pytest.raises(SequenceError, match="longer than the 120 nt"):
         predict(loaded, Dataset.from_sequences(["pre"], ["ACGU" * 40]), progress=False)
     # a vocabulary that does not match the view (edited, or from another run) is refused, with a checksum that fits
-    import hashlib
-
-    vocab = d / "artifacts" / "view.w2v.vocabulary.json"
-    vocab.write_text(json.dumps(list(reversed(json.loads(vocab.read_text())))))
-    card["artifacts"]["view.w2v.vocabulary"]["sha256"] = hashlib.sha256(vocab.read_bytes()).hexdigest()
-    (d / "card.json").write_text(json.dumps(card))
+    _reverse_json_artifact(d, "view.w2v.vocabulary")
     with pytest.raises(ModelFileError, match="view 'w2v' cannot take its saved artifacts: the stored vocabulary"):
         load_model(d)
 
@@ -122,11 +128,6 @@ def test_neighbours_recipe_trains_saves_loads_and_predicts(mirnas, tmp_path, mon
     np.testing.assert_allclose(predict(loaded, q, progress=False).scores, predict(model, q, progress=False).scores,
                                atol=1e-6)
     # the view's stored label names must be the card's labels, in order (a re-hashed, reversed file is refused)
-    import hashlib
-
-    names = d / "artifacts" / "view.nb.label_names.json"
-    names.write_text(json.dumps(list(reversed(json.loads(names.read_text())))))
-    card["artifacts"]["view.nb.label_names"]["sha256"] = hashlib.sha256(names.read_bytes()).hexdigest()
-    (d / "card.json").write_text(json.dumps(card))
+    _reverse_json_artifact(d, "view.nb.label_names")
     with pytest.raises(ModelFileError, match="view 'nb' gives the labels .* but the card's labels are"):
         load_model(d)
