@@ -131,7 +131,7 @@ def near_section(kept: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np
     """AucMacro of NEAR_ROWS on the test miRNAs whose nearest training miRNA is below / at or above NEAR."""
     from rnalabel.engine.metrics import per_label_auc
 
-    out = ["## Where the neighbours help: test miRNAs with and without a close training relative", "",
+    out = ["", "## Where the neighbours help: test miRNAs with and without a close training relative", "",
            f"AucMacro on the test miRNAs whose most similar training miRNA (global alignment, score / longer "
            f"length) is below {NEAR} and at or above it; mean ± sd over repetitions, labels with one class in a "
            "group left out.", ""]
