@@ -66,13 +66,15 @@ def scores(y_val, s_val, y_test, s_test, names) -> dict[str, float]:
     return {m: avg[key] for m, key in PAPER_METRICS.items()}
 
 
+def mean_sd(values) -> str:
+    """"mean ± sd" of repetitions (sd 0 for one repetition)."""
+    v = np.asarray(values, dtype=float)
+    return f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}"
+
+
 def metric_cells(rows: list[dict[str, float]]) -> list[str]:
-    """"mean ± sd" over repetitions of each of the five metrics, in ORDER (sd 0 for one repetition)."""
-    out = []
-    for m in ORDER:
-        v = np.array([r[m] for r in rows])
-        out.append(f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}")
-    return out
+    """"mean ± sd" over repetitions of each of the five metrics, in ORDER."""
+    return [mean_sd([r[m] for r in rows]) for m in ORDER]
 
 
 def prior(train: Dataset, val: Dataset, test: Dataset) -> dict[str, float]:
@@ -137,7 +139,7 @@ def near_section(kept: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np
            "group left out.", ""]
     for setting, rows in kept.items():
         out += [f"### {setting}", "", f"| method | similarity < {NEAR} | similarity >= {NEAR} |", "|---|---|---|"]
-        counts = None
+        counts: list[int] = []
         for name in NEAR_ROWS:
             cells, counts = [], []
             for far in (True, False):
@@ -149,8 +151,7 @@ def near_section(kept: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np
                     if np.isfinite(auc).any():
                         vals.append(float(np.nanmean(auc)))
                 counts.append(n)
-                v = np.array(vals)
-                cells.append(f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}" if len(v) else "-")
+                cells.append(mean_sd(vals) if vals else "-")
             if name in rows:
                 out.append(f"| {name} | " + " | ".join(cells) + " |")
         if counts:
