@@ -24,6 +24,7 @@ temperature on the 840: 4.7 s); training sets of more than ``max_reference`` row
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 import re
 from dataclasses import dataclass, replace
@@ -63,10 +64,25 @@ def _strings(tokens: np.ndarray, lengths: np.ndarray) -> list[str]:
     return [decode(tokens[i], int(lengths[i])) for i in range(len(lengths))]
 
 
+#: the last similarity matrix computed, by content: training asks for the training rows' matrix twice (the
+#: leave-one-out choice in fit, then the featurisation of the same rows)
+_LAST: dict[str, np.ndarray] = {}
+
+
 def similarity_matrix(queries: list[str], references: list[str]) -> np.ndarray:
     """Global-alignment similarity of every query with every reference, (Q, R) float32: score / longer length
     (1 for identical sequences without N, lower the more they differ, negative for unrelated ones; N scores 0;
-    0 when either is empty)."""
+    0 when either is empty). A fresh array every call (the last one is kept, by content, and copied)."""
+    key = hashlib.sha256("\n".join(queries).encode() + b"\0" + "\n".join(references).encode()).hexdigest()
+    if key in _LAST:
+        return _LAST[key].copy()
+    out = _align_all(queries, references)
+    _LAST.clear()
+    _LAST[key] = out
+    return out.copy()
+
+
+def _align_all(queries: list[str], references: list[str]) -> np.ndarray:
     al = _aligner()
     out = np.zeros((len(queries), len(references)), dtype=np.float32)
     memo: dict[str, np.ndarray] = {}
@@ -82,8 +98,8 @@ def neighbour_profile(sim: np.ndarray, labels: np.ndarray, k: int, temperature: 
                       prior: np.ndarray | None = None) -> np.ndarray:
     """Per query: the similarity-weighted label mean of its ``k`` most similar references, then the nearest and
     the mean similarity, (Q, K + 2) float32. ``sim`` entries of -inf are never chosen (a query's own row);
-    unknown (NaN) labels are left out of their label's mean, which is ``prior`` (default 0.5) when none of the k
-    is known."""
+    unknown (NaN) labels are left out of their label's mean, which is ``prior`` (default: :func:`label_prior` of
+    ``labels``) when none of the k is known."""
     q, r = sim.shape
     k = min(k, r)
     idx = np.argpartition(-sim, k - 1, axis=1)[:, :k] if k < r else np.broadcast_to(np.arange(r), (q, r))
@@ -94,7 +110,7 @@ def neighbour_profile(sim: np.ndarray, labels: np.ndarray, k: int, temperature: 
     known = np.isfinite(y) & ok[:, :, None]
     wy = w[:, :, None] * known
     den = wy.sum(1)
-    fallback = np.broadcast_to(np.full(labels.shape[1], 0.5) if prior is None else prior, den.shape)
+    fallback = np.broadcast_to(label_prior(labels) if prior is None else prior, den.shape)
     prof = np.divide((wy * np.nan_to_num(y)).sum(1), den, out=np.array(fallback, dtype=den.dtype), where=den > 0)
     n_ok = ok.sum(1)
     nearest = np.where(n_ok > 0, np.where(ok, s, -np.inf).max(1), 0.0)
@@ -185,7 +201,7 @@ class Neighbours(View):
         sim = fitted._similarities(dataset, training=True)
         ks = [self.k] if self.k > 0 else [k for k in K_GRID if k < len(dataset)] or [max(1, len(dataset) - 1)]
         ts = [float(self.temperature)] if self.temperature >= 0 else list(TEMPERATURE_GRID)
-        prior = label_prior(labels)
+        prior = label_prior(labels)  # once, not per grid point
         grid = {(k, t): _macro_auroc(labels, neighbour_profile(sim, labels, k, t, prior=prior))
                 for k in ks for t in ts}
         scored = {g: a for g, a in grid.items() if np.isfinite(a)}
@@ -211,8 +227,7 @@ class Neighbours(View):
         return sim
 
     def _profile(self, sim: np.ndarray) -> np.ndarray:
-        labels = np.asarray(self.reference_labels, dtype=np.float32)
-        return neighbour_profile(sim, labels, self.k, self.temperature, prior=label_prior(labels))
+        return neighbour_profile(sim, np.asarray(self.reference_labels, dtype=np.float32), self.k, self.temperature)
 
     def transform(self, dataset: Dataset) -> np.ndarray:
         """Every training row is a candidate neighbour, whatever the rows are called."""
