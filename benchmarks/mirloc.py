@@ -18,7 +18,9 @@ Methods:
   alignment, k and temperature chosen by leave-one-out on train): its estimate alone with no network (an
   alignment nearest-neighbour baseline), the ``mmlmirlocnet_neighbours`` recipe (k-mer + word2vec + neighbours,
   the estimate as a logit offset), the same without the offset, the neighbours view alone through the fusion,
-  and with ``--lm`` the three views plus neighbours;
+  and with ``--lm`` the three views plus neighbours; with ``--precursors HAIRPIN_FASTA`` as well, the
+  neighbours estimate and the recipe where two miRNAs cut from one precursor hairpin (5p and 3p arms) also count
+  as relatives (the view's ``precursors``; the similarity they get is chosen by leave-one-out on train);
 * with ``--lm LM_DIR``: the third, semantic view (the hidden states of rnalabel's own pretrained RNA language
   model, 105 positions), the three views together, the LM view alone, the LM view paired with each of the others,
   the three views without fusion, and the three views with an untrained LM of the same size (does pretraining
@@ -30,6 +32,8 @@ Usage::
 
     python benchmarks/mirloc.py --data ../shared/data/mirna_localization --out benchmarks/results/mirloc.md
     python benchmarks/mirloc.py --neighbours --lm runs/rnalm_h256 --out benchmarks/results/mirloc_neighbours.md
+    python benchmarks/mirloc.py --neighbours --precursors ../shared/data/mirbase/hairpin.fa \
+        --out benchmarks/results/mirloc_precursors.md
 """
 
 from __future__ import annotations
@@ -99,12 +103,15 @@ def kmer_lr(train: Dataset, val: Dataset, test: Dataset) -> dict[str, float]:
     return scores(val.labels, sv, test.labels, st, train.label_names)
 
 
-def neighbours(train: Dataset, val: Dataset, test: Dataset, keep: dict | None = None) -> dict[str, float]:
-    """The neighbours view's estimate (its first K columns) as the scores: no network. ``keep`` receives the test
-    scores ("test") and each test miRNA's similarity to its nearest training miRNA ("nearest")."""
+def neighbours(spec: dict, train: Dataset, val: Dataset, test: Dataset, keep: dict | None = None) -> dict[str, float]:
+    """The estimate (first K columns) of the neighbours view ``spec`` as the scores: no network. ``keep`` receives
+    the test scores ("test") and each test miRNA's similarity to its nearest training miRNA ("nearest")."""
     from rnalabel.views import build_view
 
-    view = build_view({"type": "neighbours"}).fit(train)
+    view = build_view(spec).fit(train)
+    if view.precursor_sequences is not None:
+        print(f"  neighbours with precursors: {len(view.precursor_sequences)} kept, leave-one-out chose k {view.k}, "
+              f"temperature {view.temperature}, sibling similarity {view.sibling_similarity}", flush=True)
     k = train.n_labels
     xt = view.transform(test)
     if keep is not None:
@@ -125,7 +132,9 @@ def network(recipe: Recipe, ds: Dataset, keep: dict | None = None) -> tuple[dict
 
 #: the methods whose AucMacro is split by how close each test miRNA's nearest training miRNA is (--neighbours)
 NEAR_ROWS = ("one-hot CNN", "MMLmiRLocNet (k-mer + word2vec)", "alignment neighbours, no network",
-             "MMLmiRLocNet + neighbours (k-mer + word2vec + neighbours, offset)")
+             "MMLmiRLocNet + neighbours (k-mer + word2vec + neighbours, offset)",
+             "alignment + precursor neighbours, no network",
+             "MMLmiRLocNet + neighbours with precursors (offset)")
 NEAR = 0.5  # global-alignment similarity (score / longer length; 1 = identical) that splits the test miRNAs
 
 
@@ -159,7 +168,8 @@ def near_section(kept: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np
     return out
 
 
-def methods(seed: int, lm: str | None = None, nb: bool = False) -> dict[str, Recipe | str]:
+def methods(seed: int, lm: str | None = None, nb: bool = False,
+            precursors: str | None = None) -> dict[str, Recipe | str | dict]:
     base = load_recipe("mmlmirlocnet")
     base = replace(base, train=replace(base.train, seed=seed))
     onehot = Recipe(name="onehot-cnn", model="deepbind", kind="whole-sequence", views={"seq": {"type": "onehot"}},
@@ -189,11 +199,16 @@ def methods(seed: int, lm: str | None = None, nb: bool = False) -> dict[str, Rec
         nbr = replace(nbr, train=replace(nbr.train, seed=seed))
         no_offset = {**nbr.params, "offset": ""}
         out.update({
-            "alignment neighbours, no network": "neighbours",
+            "alignment neighbours, no network": {"type": "neighbours"},
             "MMLmiRLocNet + neighbours (k-mer + word2vec + neighbours, offset)": nbr,
             "k-mer + word2vec + neighbours, no offset": replace(nbr, params=no_offset),
             "neighbours view alone (fusion, offset)": replace(nbr, views={"nb": nbr.views["nb"]}),
         })
+        if precursors is not None:  # RNAs of one precursor hairpin count as relatives
+            pre = {"type": "neighbours", "precursors": precursors}
+            out.update({"alignment + precursor neighbours, no network": pre,
+                        "MMLmiRLocNet + neighbours with precursors (offset)": replace(
+                            nbr, views={**nbr.views, "nb": pre})})
         if lm is not None:
             view = {"type": "lm", "path": lm, "length": 105}
             out["k-mer + word2vec + LM + neighbours (offset)"] = replace(nbr, views={**nbr.views, "lm": view})
@@ -271,6 +286,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--neighbours", action="store_true",
                     help="add the rows of rnalabel's neighbours view (an alignment nearest-neighbour baseline and "
                          "MMLmiRLocNet with it)")
+    ap.add_argument("--precursors", default=None,
+                    help="with --neighbours: a FASTA of precursor hairpins (e.g. ../shared/data/mirbase/hairpin.fa); "
+                         "adds the neighbours rows where two miRNAs of one hairpin count as relatives")
     ap.add_argument("--cv", type=int, default=0,
                     help="k-fold cross-validation instead of one split per seed (folds by iterative stratification; "
                          "validation = 10 %% of the other folds); uses the first seed only")
@@ -288,14 +306,14 @@ def main(argv: list[str] | None = None) -> None:
         for seed, ds in splits(full, seeds, args.cv):
             train, val, test = (ds.select_split(s) for s in ("train", "val", "test"))
             got: dict[str, dict] = {}
-            for name, how in methods(seed, args.lm, args.neighbours).items():
+            for name, how in methods(seed, args.lm, args.neighbours, args.precursors).items():
                 keep = got.setdefault(name, {}) if args.neighbours and name in NEAR_ROWS else None
                 if how == "prior":
                     r = prior(train, val, test)
                 elif how == "kmer_lr":
                     r = kmer_lr(train, val, test)
-                elif how == "neighbours":
-                    r = neighbours(train, val, test, keep)
+                elif isinstance(how, dict):
+                    r = neighbours(how, train, val, test, keep)
                 else:
                     r, n_ep = network(how, ds, keep)
                     epochs.setdefault(name, []).append(n_ep)

@@ -15,9 +15,17 @@ Everything else (validation, test, prediction, explanation) goes through :meth:`
 uses every training row whatever a row is called: a training miRNA predicted later finds itself at similarity 1.
 Unknown (NaN) labels are left out of a label's mean; when none of the k is known, the label's training prior.
 
-``k = 0`` and ``temperature = -1`` (the defaults) are chosen by :meth:`fit` from the training rows
-alone, by leave-one-out macro AUROC over :data:`K_GRID` x :data:`TEMPERATURE_GRID`; the chosen values go into the
-card and the whole grid into the ``selection`` artifact. Cost: one alignment per (row, training row) pair, about
+Precursors (optional, ``precursors``: a FASTA file such as miRBase's ``hairpin.fa``, read once by :meth:`fit`):
+two different RNAs that are both cut from one precursor (the 5p and 3p arms of a hairpin, which share little
+sequence but are transcribed together) count as relatives at similarity at least ``sibling_similarity``. Only
+the precursors that hold a training sequence are kept (the ``precursor_sequences`` artifact), so the model needs
+no file at prediction. A sequence counts as cut from a precursor when it occurs in it whole and is at least
+:data:`MIN_PRECURSOR_MATCH` nt long (shorter ones occur by chance).
+
+``k = 0``, ``temperature = -1`` and ``sibling_similarity = -1`` (the defaults) are chosen by :meth:`fit` from the
+training rows alone, by leave-one-out macro AUROC over :data:`K_GRID` x :data:`TEMPERATURE_GRID` (x
+:data:`SIBLING_GRID` when precursors are given); the chosen values go into the card and the whole grid into the
+``selection`` artifact. Cost: one alignment per (row, training row) pair, about
 5 microseconds for two miRNAs on one core (1,921 human miRNAs against 840 training miRNAs: 8.4 s; choosing k and
 temperature on the 840: 4.7 s); training sets of more than ``max_reference`` rows are refused rather than made slow.
 """
@@ -41,6 +49,10 @@ if TYPE_CHECKING:
 #: the neighbour counts and weight temperatures :meth:`Neighbours.fit` chooses among
 K_GRID = (5, 10, 25, 50)
 TEMPERATURE_GRID = (0.0, 4.0, 8.0)
+#: the similarities given to two RNAs of one precursor that :meth:`Neighbours.fit` chooses among (None: not used)
+SIBLING_GRID = (None, 0.5, 0.7, 1.0)
+#: the shortest sequence that counts as cut from a precursor it occurs in
+MIN_PRECURSOR_MATCH = 16
 _SHORT_COPY = re.compile(r":short\d+-\d+$")
 _WINDOW = re.compile(r":\d+-\d+$")
 
@@ -118,6 +130,48 @@ def neighbour_profile(sim: np.ndarray, labels: np.ndarray, k: int, temperature: 
     return np.column_stack([prof, nearest, mean]).astype(np.float32)
 
 
+def occurrences(sequences: list[str], precursors: list[str]) -> np.ndarray:
+    """(S, P) bool: sequence i (of at least :data:`MIN_PRECURSOR_MATCH` nt) occurs whole in precursor j. One
+    dictionary look-up per precursor position, not one search per pair."""
+    m = MIN_PRECURSOR_MATCH
+    by_prefix: dict[str, list[int]] = {}
+    for i, q in enumerate(sequences):
+        if len(q) >= m:
+            by_prefix.setdefault(q[:m], []).append(i)
+    out = np.zeros((len(sequences), len(precursors)), dtype=bool)
+    for j, p in enumerate(precursors):
+        for start in range(len(p) - m + 1):
+            for i in by_prefix.get(p[start:start + m], ()):
+                if p.startswith(sequences[i], start):
+                    out[i, j] = True
+    return out
+
+
+def precursors_holding(sequences: list[str], precursors: list[str]) -> list[str]:
+    """The distinct precursors (sorted) in which at least one of ``sequences`` occurs (see :func:`occurrences`)."""
+    distinct = sorted(set(precursors))
+    return [p for p, hit in zip(distinct, occurrences(list(set(sequences)), distinct).any(0), strict=True) if hit]
+
+
+def sibling_matrix(queries: list[str], references: list[str], precursors: list[str]) -> np.ndarray:
+    """(Q, R) bool: the query and the reference are different sequences that occur in one precursor (see
+    :func:`occurrences`)."""
+    if not precursors or not queries or not references:
+        return np.zeros((len(queries), len(references)), dtype=bool)
+    hq = occurrences(queries, precursors).astype(np.float32)
+    hr = occurrences(references, precursors).astype(np.float32)
+    shared = hq @ hr.T > 0
+    return shared & (np.asarray(queries, dtype=object)[:, None] != np.asarray(references, dtype=object)[None, :])
+
+
+def with_siblings(sim: np.ndarray, siblings: np.ndarray, value: float | None) -> np.ndarray:
+    """``sim`` with each sibling pair raised to at least ``value`` (None: unchanged); -inf (a query's own row)
+    stays."""
+    if value is None:
+        return sim
+    return np.where(siblings & np.isfinite(sim), np.maximum(sim, np.float32(value)), sim).astype(np.float32)
+
+
 def _macro_auroc(y: np.ndarray, s: np.ndarray) -> float:
     from rnalabel.engine.metrics import per_label_auc
 
@@ -141,6 +195,12 @@ class Neighbours(View):
         Longest sequence aligned (alignment costs length squared). Default is 200.
     max_reference : int
         Most training rows kept. Default is 20000.
+    precursors : str or None
+        FASTA file of precursors (e.g. miRBase hairpin.fa), read by :meth:`fit`: RNAs cut from one precursor are
+        relatives. Default is None (not used).
+    sibling_similarity : float
+        The similarity, at least, of two RNAs of one precursor, 0 to 1; -1 chooses it on the training rows
+        (leave-one-out, which may also leave the precursors out). Default is -1.
     """
 
     type = "neighbours"
@@ -149,12 +209,15 @@ class Neighbours(View):
     temperature: float = -1.0
     max_length: int = 200
     max_reference: int = 20_000
+    precursors: str | None = None
+    sibling_similarity: float = -1.0
     reference_tokens: Any = artifact_field()
     reference_lengths: Any = artifact_field()
     reference_labels: Any = artifact_field()
     reference_ids: Any = artifact_field()
     label_names: Any = artifact_field()
     selection: Any = artifact_field()
+    precursor_sequences: Any = artifact_field()
 
     def __post_init__(self) -> None:
         for name, low, high in (("k", 0, 10_000), ("max_length", 1, 10_000), ("max_reference", 1, 10_000_000)):
@@ -166,6 +229,14 @@ class Neighbours(View):
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not (t == -1 or 0 <= t <= 100):
             raise ConfigError(f"neighbours view: temperature must be a number from 0 to 100, or -1 (choose it on "
                               f"the training rows), got {t!r}.", remedy="set temperature in the view's parameters.")
+        c = self.sibling_similarity
+        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not (c == -1 or 0 <= c <= 1):
+            raise ConfigError(f"neighbours view: sibling_similarity must be a number from 0 to 1, or -1 (choose it "
+                              f"on the training rows), got {c!r}.",
+                              remedy="set sibling_similarity in the view's parameters.")
+        if self.precursors is not None and not isinstance(self.precursors, str):
+            raise ConfigError(f"neighbours view: precursors must be the path of a FASTA file, got {self.precursors!r}.",
+                              remedy="give the path of a FASTA file of precursors (e.g. miRBase hairpin.fa).")
 
     def channels(self, dataset: Dataset | None = None) -> int:
         if self.label_names is not None:
@@ -194,25 +265,48 @@ class Neighbours(View):
         lengths = np.asarray(dataset.lengths, dtype=np.int64)
         labels = np.asarray(dataset.labels, dtype=np.float32)
         ids = [str(i) for i in dataset.ids]
+        pre = None
+        if self.precursors is not None:
+            pre = precursors_holding(_strings(tokens, lengths), _read_precursors(self.precursors))
         fitted = replace(self, reference_tokens=tokens, reference_lengths=lengths, reference_labels=labels,
-                         reference_ids=ids, label_names=[str(n) for n in dataset.label_names], selection={})
-        if self.k > 0 and self.temperature >= 0:
+                         reference_ids=ids, label_names=[str(n) for n in dataset.label_names], selection={},
+                         precursor_sequences=pre)
+        cs = [None] if pre is None else [float(self.sibling_similarity)] if self.sibling_similarity >= 0 else list(
+            SIBLING_GRID)
+        if self.k > 0 and self.temperature >= 0 and len(cs) == 1:
             return fitted
-        sim = fitted._similarities(dataset, training=True)
+        raw = fitted._similarities(dataset, training=True, siblings=False)
+        sib = fitted._siblings(dataset) if pre else None
         ks = [self.k] if self.k > 0 else [k for k in K_GRID if k < len(dataset)] or [max(1, len(dataset) - 1)]
         ts = [float(self.temperature)] if self.temperature >= 0 else list(TEMPERATURE_GRID)
         prior = label_prior(labels)  # once, not per grid point
-        grid = {(k, t): _macro_auroc(labels, neighbour_profile(sim, labels, k, t, prior=prior))
-                for k in ks for t in ts}
+        grid = {}
+        for c in cs:
+            sim = raw if sib is None else with_siblings(raw, sib, c)
+            for k in ks:
+                for t in ts:
+                    grid[k, t, c] = _macro_auroc(labels, neighbour_profile(sim, labels, k, t, prior=prior))
         scored = {g: a for g, a in grid.items() if np.isfinite(a)}
-        k, t = max(scored, key=scored.get) if scored else (ks[0], ts[0])
+        k, t, c = max(scored, key=scored.get) if scored else (ks[0], ts[0], cs[0])
         selection = {"by": "leave-one-out macro AUROC on the training rows",
-                     "grid": [{"k": g[0], "temperature": g[1], "auroc": None if not np.isfinite(a) else round(a, 6)}
-                              for g, a in grid.items()]}
-        return replace(fitted, k=int(k), temperature=float(t), selection=selection)
+                     "grid": [{"k": g[0], "temperature": g[1], **({} if pre is None else {"sibling_similarity": g[2]}),
+                               "auroc": None if not np.isfinite(a) else round(a, 6)} for g, a in grid.items()]}
+        if pre is not None and c is None:  # leave-one-out says the precursors do not help: kept out
+            pre, c = [], 0.0
+        return replace(fitted, k=int(k), temperature=float(t), selection=selection, precursor_sequences=pre,
+                       sibling_similarity=float(self.sibling_similarity if c is None else c))
 
-    def _similarities(self, dataset: Dataset, *, training: bool = False) -> np.ndarray:
-        refs = _strings(np.asarray(self.reference_tokens), np.asarray(self.reference_lengths))
+    def _references(self) -> list[str]:
+        return _strings(np.asarray(self.reference_tokens), np.asarray(self.reference_lengths))
+
+    def _siblings(self, dataset: Dataset) -> np.ndarray:
+        return sibling_matrix(_strings(dataset.tokens, dataset.lengths), self._references(),
+                              list(self.precursor_sequences or ()))
+
+    def _similarities(self, dataset: Dataset, *, training: bool = False, siblings: bool = True) -> np.ndarray:
+        """Similarity of each row to each training row (raised for two RNAs of one precursor when ``siblings``
+        and the view has precursors); with ``training``, a unit's own training row is -inf."""
+        refs = self._references()
         queries = _strings(dataset.tokens, dataset.lengths)
         sim = similarity_matrix(queries, refs)
         if training:  # leave-one-out: a training unit is scored by the other training rows
@@ -224,6 +318,8 @@ class Neighbours(View):
                 for j in own.get(base, ()):
                     if queries[i] in refs[j]:  # the row itself, one of its windows or a shortened copy of it
                         sim[i, j] = -np.inf
+        if siblings and self.precursor_sequences:
+            sim = with_siblings(sim, self._siblings(dataset), float(self.sibling_similarity))
         return sim
 
     def _profile(self, sim: np.ndarray) -> np.ndarray:
@@ -245,9 +341,10 @@ class Neighbours(View):
         if self.reference_tokens is None:
             raise ConfigError("the neighbours view has no training rows: it must be fitted on training data first.",
                               remedy="train a recipe with it (fit keeps the training rows), or load a model that has it.")
-        if self.k < 1 or self.temperature < 0:
-            raise ConfigError(f"a fitted neighbours view needs k >= 1 and temperature >= 0 (got k {self.k}, "
-                              f"temperature {self.temperature}): the model card was edited.",
+        if self.k < 1 or self.temperature < 0 or (self.precursor_sequences is not None and self.sibling_similarity < 0):
+            raise ConfigError(f"a fitted neighbours view needs k >= 1, temperature >= 0 and, with precursors, "
+                              f"sibling_similarity >= 0 (got k {self.k}, temperature {self.temperature}, "
+                              f"sibling_similarity {self.sibling_similarity}): the model card was edited.",
                               remedy="use the model as training wrote it, or train it again.")
 
     def with_artifacts(self, values: dict[str, Any]) -> Neighbours:
@@ -267,6 +364,13 @@ def label_prior(labels: np.ndarray) -> np.ndarray:
     known = np.isfinite(labels)
     n = known.sum(0)
     return np.where(n > 0, np.nansum(labels, 0) / np.maximum(n, 1), 0.5).astype(np.float32)
+
+
+def _read_precursors(path: str) -> list[str]:
+    """The sequences of a FASTA file of precursors, any letter but A, C, G, U read as N."""
+    from rnalabel.io.fasta import iter_fasta
+
+    return [re.sub("[^ACGU]", "N", r.sequence) for r in iter_fasta(path)]
 
 
 def _bad_reference(view: Neighbours) -> str:
@@ -292,4 +396,10 @@ def _bad_reference(view: Neighbours) -> str:
         return f"lengths outside 0-{tok.shape[1]}"
     if not np.all(np.isnan(labels) | (labels == 0) | (labels == 1)):
         return "labels other than 0, 1 and unknown"
+    pre = view.precursor_sequences
+    if pre is not None and not (isinstance(pre, list) and all(isinstance(p, str) and re.fullmatch("[ACGUN]*", p)
+                                                              for p in pre)):
+        return "the precursors are not a list of A, C, G, U, N sequences"
+    if view.precursors is not None and pre is None:
+        return "the precursors named in the card are missing"
     return ""
