@@ -78,3 +78,17 @@ def test_binary_recipe_file_is_a_config_error(tmp_path):
     p.write_bytes(b"\xff\xfe\x00\x9c\x80 not text")
     with pytest.raises(ConfigError, match="not a YAML text file"):
         load_recipe(p)
+
+
+def test_with_settings_changes_one_field_each():
+    r = load_recipe("mmlmirlocnet_neighbours").with_settings(
+        ["views.nb.precursors=../hairpin.fa", "params.hidden=256", "train.lr=5e-4", "views.kmer.k=[1, 2]",
+         "window=100"])
+    assert r.views["nb"] == {"type": "neighbours", "precursors": "../hairpin.fa"}
+    assert r.params["hidden"] == 256 and r.train.lr == 5e-4 and r.views["kmer"]["k"] == [1, 2] and r.window == 100
+    assert r.name == "mmlmirlocnet_neighbours" and load_recipe("mmlmirlocnet_neighbours").params["hidden"] == 128
+    for bad, why in (("views.nb.k", "not KEY=VALUE"), ("views.xx.k=2", "has no view 'xx'.*kmer, w2v, nb"),
+                     ("window.x=1", "window is not a section"), ("train.nope=1", "unknown key"),
+                     ("params.dilations=[2, 4", "not valid YAML"), ("=3", "not KEY=VALUE")):
+        with pytest.raises(ConfigError, match=why):
+            load_recipe("mmlmirlocnet_neighbours").with_settings([bad])

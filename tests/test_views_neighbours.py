@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from rnalabel.data import Dataset
-from rnalabel.errors import ConfigError, LabelError, SequenceError
+from rnalabel.errors import ConfigError, InputError, LabelError, SequenceError
 from rnalabel.views import build_view
-from rnalabel.views.neighbours import Neighbours, neighbour_profile, similarity_matrix
+from rnalabel.views.neighbours import Neighbours, neighbour_profile, sibling_matrix, similarity_matrix
 
 A, B = "UAGCUUAUCAGACUGAUGUUGA", "UGAGGUAGUAGGUUGUAUAGUU"  # miR-21, let-7a
 
@@ -92,7 +92,7 @@ def test_round_trip_and_bad_input():
     for why, change in tampered.items():
         with pytest.raises(ConfigError, match=f"stored training rows are not valid: .*{why}"):
             Neighbours(k=3, temperature=4.0).with_artifacts({**arts, **change})
-    with pytest.raises(ConfigError, match="needs k >= 1 and temperature >= 0"):
+    with pytest.raises(ConfigError, match="needs k >= 1, temperature >= 0"):
         Neighbours().with_artifacts(arts)  # a card edited back to "choose"
     with pytest.raises(ConfigError, match="more than the view's max_reference"):
         Neighbours(k=3, temperature=4.0, max_reference=2).with_artifacts(arts)
@@ -119,3 +119,47 @@ def test_without_biopython_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "Bio", None)  # import Bio now raises ImportError
     with pytest.raises(ConfigError, match=r"biopython, which is not installed.*rnalabel\[structure\]"):
         similarity_matrix([A], [B])
+
+
+# a made-up hairpin holding miR-21 (A) as its 5p arm and an unrelated 3p arm; a second one holding let-7a (B)
+P3 = "CAACACCAGUCGAUGGGCUGUC"
+HAIRPIN_21 = "UGUCGGG" + A + "CUGUUGAAUCUCAUGG" + P3 + "UUGG"
+HAIRPIN_LET7 = "UGGGAUG" + B + "AGGGUUUUCCCAGUCACACGGAAAACUAUACAACCUACUACCUCAUCCCA"
+
+
+def test_precursor_siblings_are_relatives(tmp_path):
+    assert sibling_matrix([P3, A, A[:10], B], [A], [HAIRPIN_21, HAIRPIN_LET7])[:, 0].tolist() == [
+        True, False, False, False]  # the 3p arm is A's sibling; A itself, a 10-nt piece (by chance) and B are not
+    fa = tmp_path / "hairpins.fa"
+    fa.write_text(f">hsa-mir-21\n{HAIRPIN_21}\n>hsa-let-7a\n{HAIRPIN_LET7}\n>other\n{'ACGU' * 20}\n")
+    train = _train()
+    plain = Neighbours(k=1, temperature=0.0).fit(train)
+    view = Neighbours(k=1, temperature=0.0, precursors=str(fa), sibling_similarity=1.0).fit(train)
+    assert view.precursor_sequences == sorted([HAIRPIN_21, HAIRPIN_LET7])  # the one holding no training RNA: out
+    q = Dataset.from_sequences(["3p"], [P3])
+    assert plain.transform(q)[0, 2] < 0.5 and view.transform(q)[0, 2] == pytest.approx(1.0)
+    np.testing.assert_allclose(view.transform(q)[0, :2], [1.0, 0.0])  # miR-21's labels through its sibling
+    own = Dataset.from_sequences(["t0", "t0:short2-20"], [A, A[1:20]])
+    assert np.all(np.isneginf(view._similarities(own, training=True)[:, 0]))  # a unit's own row stays out
+    back = Neighbours(k=1, temperature=0.0, precursors="elsewhere.fa", sibling_similarity=1.0).with_artifacts(
+        view.artifacts())  # loading never reads the file again
+    np.testing.assert_array_equal(back.transform(q), view.transform(q))
+    chosen = Neighbours(precursors=str(fa)).fit(train)  # k, temperature and sibling similarity by leave-one-out
+    assert {"sibling_similarity"} < set(chosen.selection["grid"][0]) and len(chosen.selection["grid"]) == 12
+    assert chosen.sibling_similarity >= 0 and isinstance(chosen.precursor_sequences, list)
+    old = {k: v for k, v in plain.artifacts().items() if k != "precursor_sequences"}  # saved before precursors
+    np.testing.assert_array_equal(Neighbours(k=1, temperature=0.0).with_artifacts(old).transform(q), plain.transform(q))
+    arts = view.artifacts()
+    with pytest.raises(ConfigError, match="precursors are not a list of A, C, G, U, N"):
+        Neighbours(k=1, temperature=0.0).with_artifacts({**arts, "precursor_sequences": ["ACGX"]})
+    with pytest.raises(ConfigError, match="needs all its artifacts"):
+        Neighbours(k=1, temperature=0.0, precursors=str(fa), sibling_similarity=1.0).with_artifacts(
+            {k: v for k, v in arts.items() if k != "precursor_sequences"})
+    with pytest.raises(ConfigError, match="sibling_similarity must be a number from 0 to 1"):
+        build_view({"type": "neighbours", "sibling_similarity": 2})
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">x\nACGU\n>y\nACGUZ\n")
+    with pytest.raises(SequenceError, match="bad.fa:4: .*outside the IUPAC"):
+        Neighbours(precursors=str(bad)).fit(train)
+    with pytest.raises(InputError, match="missing.fa"):
+        Neighbours(precursors=str(tmp_path / "missing.fa")).fit(train)

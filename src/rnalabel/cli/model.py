@@ -15,6 +15,9 @@ def train(
     data: Path = typer.Argument(..., help="Labelled dataset: rnalabel Parquet, or a CSV/TSV label table."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (model card, weights, metrics)."),
     recipe: str = typer.Option("multiresbind", "--recipe", "-r", help="Built-in recipe name or YAML path."),
+    settings: list[str] = typer.Option(None, "--set", help="KEY=VALUE: change one setting of the recipe, KEY a "
+                                       "dotted path (views.nb.precursors=hairpin.fa, params.hidden=256, "
+                                       "train.lr=0.0005); repeatable."),
     epochs: int = typer.Option(None, "--epochs", help="Max epochs (recipe's value when not given)."),
     batch_size: int = typer.Option(None, "--batch-size", help="Batch size (recipe's value when not given)."),
     lr: float = typer.Option(None, "--lr", help="Learning rate (recipe's value when not given)."),
@@ -51,6 +54,10 @@ def train(
     from rnalabel.engine.training import PartialInitWarning
     from rnalabel.runs import train_run
 
+    if settings:
+        from rnalabel.engine.recipe import load_recipe
+
+        recipe = load_recipe(recipe).with_settings(settings)
     with warnings_shown(UntrainedLabelWarning, PartialInitWarning):
         model, report = train_run(
             data, recipe, out, window=window, stride=stride, progress=progress, device=device, devices=devices,

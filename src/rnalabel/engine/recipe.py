@@ -229,6 +229,43 @@ class Recipe:
         return replace(self, train=replace(self.train, **kw)) if kw else self
 
 
+    def with_settings(self, settings: list[str]) -> Recipe:
+        """A copy with ``KEY=VALUE`` settings applied, KEY a dotted path into the recipe (``views.nb.precursors``,
+        ``params.hidden``, ``train.lr``, ``window``) and VALUE read as YAML (``256``, ``[1, 2]``, ``true``, a path).
+        Checked like a recipe file; an unknown view or a step into a non-mapping is refused by name."""
+        d = self.to_dict()
+        for item in settings:
+            key, sep, raw = str(item).partition("=")
+            path = key.strip().split(".")
+            if not sep or not all(path):
+                raise ConfigError(f"--set {item!r} is not KEY=VALUE.",
+                                  remedy="e.g. --set views.nb.precursors=hairpin.fa or --set train.lr=0.0005.")
+            try:
+                value = yaml.safe_load(raw) if raw.strip() else ""
+            except yaml.YAMLError:
+                raise ConfigError(f"--set {item!r}: the value is not valid YAML.",
+                                  remedy="quote it, e.g. --set 'params.dilations=[2, 4]'.") from None
+            if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+                value = float(value)  # YAML 1.1 reads 5e-4 (no dot) as a string
+            node: Any = d
+            for depth, part in enumerate(path[:-1]):
+                if path[0] == "views" and depth == 1 and part not in node:
+                    raise ConfigError(f"--set {item!r}: the recipe has no view {part!r}.",
+                                      remedy=f"its views are: {', '.join(node)}.")
+                child = node.get(part) if isinstance(node, dict) else None
+                if child is None and isinstance(node, dict) and part in ("params", "train", "labels"):
+                    child = node[part] = {}
+                if not isinstance(child, dict):
+                    raise ConfigError(f"--set {item!r}: {'.'.join(path[:depth + 1])} is not a section of the recipe.",
+                                      remedy="set a field of views.<name>, params, train, or a top-level key.")
+                node = child
+            node[path[-1]] = value
+        return Recipe.from_dict(d, source=f"{self.name} (with --set)")
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def recipe_names() -> list[str]:
     """Names of the built-in recipes."""
     root = resources.files("rnalabel") / "configs"

@@ -265,12 +265,12 @@ class Neighbours(View):
         lengths = np.asarray(dataset.lengths, dtype=np.int64)
         labels = np.asarray(dataset.labels, dtype=np.float32)
         ids = [str(i) for i in dataset.ids]
-        pre = None
+        pre = None  # no precursors given (stored as [])
         if self.precursors is not None:
             pre = precursors_holding(_strings(tokens, lengths), _read_precursors(self.precursors))
         fitted = replace(self, reference_tokens=tokens, reference_lengths=lengths, reference_labels=labels,
                          reference_ids=ids, label_names=[str(n) for n in dataset.label_names], selection={},
-                         precursor_sequences=pre)
+                         precursor_sequences=[] if pre is None else pre)
         cs = [None] if pre is None else [float(self.sibling_similarity)] if self.sibling_similarity >= 0 else list(
             SIBLING_GRID)
         if self.k > 0 and self.temperature >= 0 and len(cs) == 1:
@@ -293,7 +293,8 @@ class Neighbours(View):
                                "auroc": None if not np.isfinite(a) else round(a, 6)} for g, a in grid.items()]}
         if pre is not None and c is None:  # leave-one-out says the precursors do not help: kept out
             pre, c = [], 0.0
-        return replace(fitted, k=int(k), temperature=float(t), selection=selection, precursor_sequences=pre,
+        return replace(fitted, k=int(k), temperature=float(t), selection=selection,
+                       precursor_sequences=[] if pre is None else pre,
                        sibling_similarity=float(self.sibling_similarity if c is None else c))
 
     def _references(self) -> list[str]:
@@ -341,13 +342,15 @@ class Neighbours(View):
         if self.reference_tokens is None:
             raise ConfigError("the neighbours view has no training rows: it must be fitted on training data first.",
                               remedy="train a recipe with it (fit keeps the training rows), or load a model that has it.")
-        if self.k < 1 or self.temperature < 0 or (self.precursor_sequences is not None and self.sibling_similarity < 0):
+        if self.k < 1 or self.temperature < 0 or (self.precursor_sequences and self.sibling_similarity < 0):
             raise ConfigError(f"a fitted neighbours view needs k >= 1, temperature >= 0 and, with precursors, "
                               f"sibling_similarity >= 0 (got k {self.k}, temperature {self.temperature}, "
                               f"sibling_similarity {self.sibling_similarity}): the model card was edited.",
                               remedy="use the model as training wrote it, or train it again.")
 
     def with_artifacts(self, values: dict[str, Any]) -> Neighbours:
+        if values and "precursor_sequences" not in values and self.precursors is None:
+            values = {**values, "precursor_sequences": []}  # a model from before precursors existed
         view = super().with_artifacts(values)
         if view.reference_tokens is None:
             return view
@@ -400,6 +403,4 @@ def _bad_reference(view: Neighbours) -> str:
     if pre is not None and not (isinstance(pre, list) and all(isinstance(p, str) and re.fullmatch("[ACGUN]*", p)
                                                               for p in pre)):
         return "the precursors are not a list of A, C, G, U, N sequences"
-    if view.precursors is not None and pre is None:
-        return "the precursors named in the card are missing"
     return ""
