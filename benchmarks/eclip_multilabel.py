@@ -65,6 +65,8 @@ def run_arm(name: str, recipe_name: str, ds, args, work: Path) -> dict:
     over = {"max_epochs": cap} if cap else {}
     if args.patience:
         over["patience"] = args.patience
+    if args.lr_factor:
+        over.update(lr_factor=args.lr_factor, lr_patience=args.lr_patience)
     rec = load_recipe(recipe_name).with_train(precision=args.precision, seed=args.seed, **over)
     t0 = time.perf_counter()
     # training state is checkpointed so that a killed run (a convergence run spans sessions) resumes
@@ -103,7 +105,9 @@ def _caps(args) -> str:
     full = args.max_epochs or "the recipe's"
     sub = args.max_epochs_sub or "the recipe's"
     pat = f"; early-stopping patience {args.patience} epochs" if args.patience else "; recipe's patience"
-    return f"full-data arms {full}, subset arms {sub}{pat}"
+    lr = (f"; learning rate x {args.lr_factor} after {args.lr_patience} epochs without a lower validation loss"
+          if args.lr_factor else "; the recipe's learning rate (constant)")
+    return f"full-data arms {full}, subset arms {sub}{pat}{lr}"
 
 
 def fmt(v) -> str:
@@ -227,6 +231,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="epoch cap of the subset arms (suffix _sub; default: recipe)")
     ap.add_argument("--patience", type=int, default=None,
                     help="early-stopping patience in epochs of every arm (default: recipe)")
+    ap.add_argument("--lr-factor", type=float, default=None,
+                    help="multiply the learning rate by this on a validation-loss plateau (default: constant)")
+    ap.add_argument("--lr-patience", type=int, default=2, help="epochs of plateau before --lr-factor applies")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     ap.add_argument("--rerun", action="store_true")

@@ -129,3 +129,23 @@ def test_emulated_bf16_training_warns(demo_small, monkeypatch):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="bf16 is emulated")
         fit(rec.with_train(precision="auto", max_epochs=1), small, progress=False, device="cpu")  # fp32 here
+
+
+def test_lr_factor_lowers_the_learning_rate_on_a_plateau(demo_small):
+    from rnalabel.engine.recipe import TrainConfig
+    from rnalabel.errors import ConfigError
+
+    sub = demo_small.subset(np.arange(200))
+    rec = tiny_recipe().with_train(max_epochs=6, patience=6, lr=0.05, lr_factor=0.5, lr_patience=0)
+    _, report = fit(rec, sub, progress=False, device="cpu")
+    lrs = [h["lr"] for h in report.history]
+    assert lrs[0] == 0.05 and min(lrs) < 0.05
+    for i in range(len(lrs) - 1):  # each epoch's lr is the one it trained with; halved after one that did not improve
+        v = [h["val_loss"] for h in report.history]
+        improved = i == 0 or v[i] < min(v[:i]) * (1 - 1e-4)  # ReduceLROnPlateau's default relative threshold
+        assert lrs[i + 1] == pytest.approx(lrs[i] * (1 if improved else 0.5))
+    _, constant = fit(tiny_recipe().with_train(max_epochs=2), sub, progress=False, device="cpu")
+    assert {h["lr"] for h in constant.history} == {tiny_recipe().train.lr}  # the default: constant
+    for bad in (0, 1.5):
+        with pytest.raises(ConfigError, match="lr_factor"):
+            TrainConfig(lr_factor=bad)

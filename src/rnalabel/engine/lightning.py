@@ -125,7 +125,12 @@ def make_lightning_module(module: nn.Module, cfg: TrainConfig, pos_weight: np.nd
 
         def configure_optimizers(self):
             params = [p for p in self.model.parameters() if p.requires_grad]  # frozen parts stay as they are
-            return torch.optim.Adam(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+            opt = torch.optim.Adam(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+            if self.cfg.lr_factor >= 1:
+                return opt
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=self.cfg.lr_factor,
+                                                                 patience=self.cfg.lr_patience)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": plateau, "monitor": "val_loss", "interval": "epoch"}}
 
     return MultiLabelModule()
 
@@ -153,6 +158,7 @@ def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None
                 "epoch": int(trainer.current_epoch) + 1,
                 "train_loss": float(t) if t is not None else float("nan"),
                 "val_loss": v,
+                "lr": float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else float("nan"),
                 **({"val_auroc": float(a)} if (a := trainer.callback_metrics.get("val_auroc")) is not None else {}),
                 "seconds": round(time.perf_counter() - self.t0, 3),
                 "rss_mb": round(_rss_mb(), 1),

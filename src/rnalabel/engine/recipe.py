@@ -44,6 +44,11 @@ class TrainConfig:
         Default is 128 (the paper's).
     lr : float
         Adam learning rate. Default is 1e-3.
+    lr_factor : float
+        Multiply the learning rate by this (0.01 to 1) when the validation loss has not improved for ``lr_patience`` epochs
+        (torch's ``ReduceLROnPlateau``); 1 keeps it constant, as the papers do. Default is 1.
+    lr_patience : int
+        Epochs without improvement before the learning rate is multiplied by ``lr_factor``. Default is 2.
     weight_decay : float
         Default is 0.
     max_epochs : int
@@ -77,6 +82,8 @@ class TrainConfig:
 
     batch_size: int = 128
     lr: float = 1e-3
+    lr_factor: float = 1.0
+    lr_patience: int = 2
     weight_decay: float = 0.0
     max_epochs: int = 40
     patience: int = 5
@@ -108,7 +115,7 @@ _NUMBERS = (
     ("batch_size", True, 1, None), ("lr", False, 0.0, None), ("weight_decay", False, 0.0, None),
     ("max_epochs", True, 1, None), ("patience", True, 0, None), ("focal_gamma", False, 0.0, None),
     ("val_fraction", False, 0.0, 1.0), ("seed", True, 0, None), ("num_workers", True, 0, None),
-    ("short_copies", False, 0.0, 1.0),
+    ("short_copies", False, 0.0, 1.0), ("lr_factor", False, 0.01, 1.0), ("lr_patience", True, 0, None),
 )
 _STRICT = {"lr", "val_fraction"}
 
