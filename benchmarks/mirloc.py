@@ -109,7 +109,7 @@ def neighbours(spec: dict, train: Dataset, val: Dataset, test: Dataset, keep: di
     from rnalabel.views import build_view
 
     view = build_view(spec).fit(train)
-    if view.precursor_sequences is not None:
+    if view.precursors is not None:
         print(f"  neighbours with precursors: {len(view.precursor_sequences)} kept, leave-one-out chose k {view.k}, "
               f"temperature {view.temperature}, sibling similarity {view.sibling_similarity}", flush=True)
     k = train.n_labels
