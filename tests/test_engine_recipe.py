@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from rnalabel.engine.recipe import Recipe, TrainConfig, load_recipe, recipe_names
@@ -89,6 +90,29 @@ def test_with_settings_changes_one_field_each():
     assert r.name == "mmlmirlocnet_neighbours" and load_recipe("mmlmirlocnet_neighbours").params["hidden"] == 128
     for bad, why in (("views.nb.k", "not KEY=VALUE"), ("views.xx.k=2", "has no view 'xx'.*kmer, w2v, nb"),
                      ("window.x=1", "window is not a section"), ("train.nope=1", "unknown key"),
-                     ("params.dilations=[2, 4", "not valid YAML"), ("=3", "not KEY=VALUE")):
+                     ("params.dilations=[2, 4", "not valid YAML"), ("=3", "not KEY=VALUE"),
+                     ("train=3", "train must be a mapping"), ("params=3", "params must be a mapping"),
+                     ("model=[1]", "model must be a name"), ("name=", "name must be a name"),
+                     ("description=[1]", "description must be text")):
         with pytest.raises(ConfigError, match=why):
             load_recipe("mmlmirlocnet_neighbours").with_settings([bad])
+
+
+def test_a_view_type_that_is_not_a_name_is_refused():
+    from rnalabel.views import build_view
+
+    with pytest.raises(ConfigError, match="view's type must be a name"):
+        build_view({"type": [1]})
+
+
+def test_resume_fingerprint_reads_the_files_views_name(tmp_path):
+    from rnalabel.data import Dataset
+    from rnalabel.engine.checkpoints import _fingerprint
+
+    fa = tmp_path / "h.fa"
+    fa.write_text(">a\nACGU\n")
+    rec = load_recipe("mmlmirlocnet_neighbours").with_settings([f"views.nb.precursors={fa}"])
+    ds = Dataset.from_sequences(["x"], ["ACGU"]).with_split(np.array(["train"], dtype=object))
+    before = _fingerprint(rec, ds, 1, None)
+    fa.write_text(">a\nUUUU\n")  # same path, other contents: a resumed training must not accept it
+    assert _fingerprint(rec, ds, 1, None) != before

@@ -157,6 +157,17 @@ def test_precursor_siblings_are_relatives(tmp_path):
             {k: v for k, v in arts.items() if k != "precursor_sequences"})
     with pytest.raises(ConfigError, match="sibling_similarity must be a number from 0 to 1"):
         build_view({"type": "neighbours", "sibling_similarity": 2})
+    with pytest.raises(ConfigError, match="precursors are not a list"):  # edited to null, checksum fixed up
+        Neighbours(k=1, temperature=0.0).with_artifacts({**arts, "precursor_sequences": None})
+    with pytest.raises(ConfigError, match="needs all its artifacts"):  # card edited to drop the precursors
+        Neighbours(k=1, temperature=0.0, sibling_similarity=1.0).with_artifacts(
+            {k: v for k, v in arts.items() if k != "precursor_sequences"})
+    mature = tmp_path / "mature.fa"  # a record holding one training RNA only: nothing to relate
+    mature.write_text(f">m1\n{A[:-1] + 'C'}\n")
+    with pytest.raises(ConfigError, match="no two training sequences .* occur in one precursor"):
+        Neighbours(precursors=str(mature)).fit(train)
+    with pytest.raises(ConfigError, match="precursors must be the path of a FASTA file"):
+        build_view({"type": "neighbours", "precursors": ""})
     bad = tmp_path / "bad.fa"
     bad.write_text(">x\nACGU\n>y\nACGUZ\n")
     with pytest.raises(SequenceError, match="bad.fa:4: .*outside the IUPAC"):

@@ -79,6 +79,18 @@ class _ResumableLoader(torch.utils.data.DataLoader):
             self.sampler.skip(int(state["epoch"]), int(state["batches"]) * int(self.batch_size))
 
 
+def _view_files(recipe: Recipe) -> list[Path]:
+    """The files named by the recipe's views (``precursors``, ``path``; a folder: the files in it), sorted."""
+    out: list[Path] = []
+    for spec in recipe.views.values():
+        for key in ("precursors", "path"):
+            value = spec.get(key)
+            if isinstance(value, str) and value:
+                p = Path(value)
+                out += [p] if p.is_file() else sorted(f for f in p.iterdir() if f.is_file()) if p.is_dir() else []
+    return out
+
+
 def _fingerprint(recipe: Recipe, ds: Dataset, devices: Any, init_state: Mapping[str, torch.Tensor] | None,
                  extra: str | None = None) -> str:
     """What a resumed training must share with the interrupted one: the recipe, the data (rows, labels, split; a
@@ -87,6 +99,9 @@ def _fingerprint(recipe: Recipe, ds: Dataset, devices: Any, init_state: Mapping[
     if extra is not None:
         h.update(extra.encode())
     h.update(json.dumps([recipe.to_dict(), str(devices)], sort_keys=True, default=str).encode())
+    for f in _view_files(recipe):  # files a view reads in fit (precursors, a language model): their contents
+        h.update(f.name.encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
     for a in (ds.tokens, ds.lengths, np.nan_to_num(ds.labels, nan=-1.0)):
         h.update(np.ascontiguousarray(a).tobytes())
     h.update("\n".join(map(str, ds.split)).encode())

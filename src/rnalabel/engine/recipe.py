@@ -203,6 +203,13 @@ class Recipe:
         if "model" not in d:
             raise ConfigError("recipe names no model.", path=source, remedy="add `model: multiresbind` (say).")
         train = d.pop("train", None) or {}
+        for key, kind, ok in (("train", "a mapping", isinstance(train, dict)),
+                              ("params", "a mapping", isinstance(d.get("params") or {}, dict)),
+                              ("model", "a name", isinstance(d["model"], str) and d["model"].strip()),
+                              ("name", "a name", isinstance(d.get("name", "x"), str) and str(d.get("name", "x")).strip()),
+                              ("description", "text", isinstance(d.get("description", ""), str))):
+            if not ok:
+                raise ConfigError(f"recipe's {key} must be {kind}.", path=source, remedy=f"e.g. {_EXAMPLE[key]}.")
         tknown = {f.name for f in fields(TrainConfig)}
         bad = sorted(set(train) - tknown)
         if bad:
@@ -270,6 +277,8 @@ class Recipe:
         return Recipe.from_dict(d, source=f"{self.name} (with --set)")
 
 
+_EXAMPLE = {"train": "train: {lr: 0.001}", "params": "params: {hidden: 128}", "model": "model: multiresbind",
+            "name": "name: my_recipe", "description": "description: my model"}
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 

@@ -236,6 +236,9 @@ def build_view(spec: dict[str, Any]) -> View:
 
     spec = dict(spec)
     vtype = spec.pop("type", None)
+    if not isinstance(vtype, str):
+        raise ConfigError(f"a view's type must be a name, got {vtype!r}.",
+                          remedy=f"choose one of: {', '.join(sorted(VIEW_TYPES))}.")
     if vtype not in VIEW_TYPES:
         from rnalabel.plugins import HOW, load_plugins
 

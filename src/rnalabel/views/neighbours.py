@@ -234,7 +234,7 @@ class Neighbours(View):
             raise ConfigError(f"neighbours view: sibling_similarity must be a number from 0 to 1, or -1 (choose it "
                               f"on the training rows), got {c!r}.",
                               remedy="set sibling_similarity in the view's parameters.")
-        if self.precursors is not None and not isinstance(self.precursors, str):
+        if self.precursors is not None and not (isinstance(self.precursors, str) and self.precursors.strip()):
             raise ConfigError(f"neighbours view: precursors must be the path of a FASTA file, got {self.precursors!r}.",
                               remedy="give the path of a FASTA file of precursors (e.g. miRBase hairpin.fa).")
 
@@ -267,7 +267,14 @@ class Neighbours(View):
         ids = [str(i) for i in dataset.ids]
         pre = None  # no precursors given (stored as [])
         if self.precursors is not None:
-            pre = precursors_holding(_strings(tokens, lengths), _read_precursors(self.precursors))
+            seqs = _strings(tokens, lengths)
+            pre = precursors_holding(seqs, _read_precursors(self.precursors))
+            if not sibling_matrix(seqs, seqs, pre).any():
+                raise ConfigError(f"no two training sequences (of at least {MIN_PRECURSOR_MATCH} nt) occur in one "
+                                  f"precursor of {self.precursors} ({len(pre)} precursors hold one): the file cannot "
+                                  "relate any of them.", path=self.precursors,
+                                  remedy="give the precursor hairpins (e.g. miRBase hairpin.fa, not mature.fa), or "
+                                  "leave precursors out.")
         fitted = replace(self, reference_tokens=tokens, reference_lengths=lengths, reference_labels=labels,
                          reference_ids=ids, label_names=[str(n) for n in dataset.label_names], selection={},
                          precursor_sequences=[] if pre is None else pre)
@@ -349,7 +356,7 @@ class Neighbours(View):
                               remedy="use the model as training wrote it, or train it again.")
 
     def with_artifacts(self, values: dict[str, Any]) -> Neighbours:
-        if values and "precursor_sequences" not in values and self.precursors is None:
+        if values and "precursor_sequences" not in values and self.precursors is None and self.sibling_similarity == -1:
             values = {**values, "precursor_sequences": []}  # a model from before precursors existed
         view = super().with_artifacts(values)
         if view.reference_tokens is None:
@@ -400,7 +407,6 @@ def _bad_reference(view: Neighbours) -> str:
     if not np.all(np.isnan(labels) | (labels == 0) | (labels == 1)):
         return "labels other than 0, 1 and unknown"
     pre = view.precursor_sequences
-    if pre is not None and not (isinstance(pre, list) and all(isinstance(p, str) and re.fullmatch("[ACGUN]*", p)
-                                                              for p in pre)):
+    if not (isinstance(pre, list) and all(isinstance(p, str) and re.fullmatch("[ACGUN]*", p) for p in pre)):
         return "the precursors are not a list of A, C, G, U, N sequences"
     return ""
