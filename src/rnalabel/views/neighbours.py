@@ -265,11 +265,12 @@ class Neighbours(View):
         lengths = np.asarray(dataset.lengths, dtype=np.int64)
         labels = np.asarray(dataset.labels, dtype=np.float32)
         ids = [str(i) for i in dataset.ids]
-        pre = None  # no precursors given (stored as [])
+        pre, sib = None, None  # no precursors given (stored as [])
         if self.precursors is not None:
             seqs = _strings(tokens, lengths)
             pre = precursors_holding(seqs, _read_precursors(self.precursors))
-            if not sibling_matrix(seqs, seqs, pre).any():
+            sib = sibling_matrix(seqs, seqs, pre)  # the training rows' sibling pairs, for the choice below
+            if not sib.any():
                 raise ConfigError(f"no two training sequences (of at least {MIN_PRECURSOR_MATCH} nt) occur in one "
                                   f"precursor of {self.precursors} ({len(pre)} precursors hold one): the file cannot "
                                   "relate any of them.", path=self.precursors,
@@ -283,7 +284,6 @@ class Neighbours(View):
         if self.k > 0 and self.temperature >= 0 and len(cs) == 1:
             return fitted
         raw = fitted._similarities(dataset, training=True, siblings=False)
-        sib = fitted._siblings(dataset) if pre else None
         ks = [self.k] if self.k > 0 else [k for k in K_GRID if k < len(dataset)] or [max(1, len(dataset) - 1)]
         ts = [float(self.temperature)] if self.temperature >= 0 else list(TEMPERATURE_GRID)
         prior = label_prior(labels)  # once, not per grid point
