@@ -130,6 +130,7 @@ def test_bad_model_dir_and_recipe(workdir, tmp_path):
 def test_recipes_and_version():
     r = invoke("recipes")
     assert r.exit_code == 0 and "multiresbind" in r.output
+    assert "mmfa_aminoacid_dipeptide" in r.output and "mmlmirlocnet_neighbours" in r.output  # long names whole
     r = invoke("--version")
     assert r.exit_code == 0 and "rnalabel" in r.output
 

@@ -155,13 +155,15 @@ def recipes() -> None:
     from rnalabel.engine.recipe import load_recipe, recipe_names
     from rnalabel.models.registry import model_class
 
+    names = recipe_names()
     t = Table(title="built-in recipes")
-    t.add_column("name")
-    t.add_column("model")
-    t.add_column("kind")
-    t.add_column("views")
-    t.add_column("description")
-    for name in recipe_names():
+    # names and models whole (they are what --recipe takes); the description wraps in what is left
+    t.add_column("name", no_wrap=True, min_width=max(map(len, names)))
+    t.add_column("model", no_wrap=True)
+    t.add_column("kind", no_wrap=True)
+    t.add_column("views", overflow="fold")
+    t.add_column("description", overflow="fold")
+    for name in names:
         r = load_recipe(name)
         views = ", ".join(f"{k}:{v['type']}" for k, v in r.views.items())
         t.add_row(name, r.model, r.kind or model_class(r.model).kinds[0], views, r.description)
