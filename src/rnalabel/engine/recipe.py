@@ -203,10 +203,13 @@ class Recipe:
         if "model" not in d:
             raise ConfigError("recipe names no model.", path=source, remedy="add `model: multiresbind` (say).")
         train = d.pop("train", None) or {}
+        def is_name(v: Any) -> bool:
+            return isinstance(v, str) and bool(v.strip())
+
         for key, kind, ok in (("train", "a mapping", isinstance(train, dict)),
                               ("params", "a mapping", isinstance(d.get("params") or {}, dict)),
-                              ("model", "a name", isinstance(d["model"], str) and d["model"].strip()),
-                              ("name", "a name", isinstance(d.get("name", "x"), str) and str(d.get("name", "x")).strip()),
+                              ("model", "a name", is_name(d["model"])),
+                              ("name", "a name", "name" not in d or is_name(d["name"])),
                               ("description", "text", isinstance(d.get("description", ""), str))):
             if not ok:
                 raise ConfigError(f"recipe's {key} must be {kind}.", path=source, remedy=f"e.g. {_EXAMPLE[key]}.")
@@ -266,9 +269,7 @@ class Recipe:
                 if path[0] == "views" and depth == 1 and part not in node:
                     raise ConfigError(f"--set {item!r}: the recipe has no view {part!r}.",
                                       remedy=f"its views are: {', '.join(node)}.")
-                child = node.get(part) if isinstance(node, dict) else None
-                if child is None and isinstance(node, dict) and part in ("params", "train", "labels"):
-                    child = node[part] = {}
+                child = node.get(part)  # to_dict always holds params, train and views: no section to create
                 if not isinstance(child, dict):
                     raise ConfigError(f"--set {item!r}: {'.'.join(path[:depth + 1])} is not a section of the recipe.",
                                       remedy="set a field of views.<name>, params, train, or a top-level key.")
