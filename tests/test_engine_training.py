@@ -149,3 +149,23 @@ def test_lr_factor_lowers_the_learning_rate_on_a_plateau(demo_small):
     for bad in (0, 1.5):
         with pytest.raises(ConfigError, match="lr_factor"):
             TrainConfig(lr_factor=bad)
+
+
+def test_monitor_val_auroc_keeps_the_epoch_of_highest_validation_auroc(demo_small):
+    from rnalabel.engine.recipe import TrainConfig
+    from rnalabel.errors import ConfigError
+
+    sub = demo_small.subset(np.arange(200))
+    rec = tiny_recipe().with_train(max_epochs=5, patience=1, lr=0.05, monitor="val_auroc", lr_factor=0.5,
+                                   lr_patience=0)
+    model, report = fit(rec, sub, progress=False, device="cpu")
+    auc = [h["val_auroc"] for h in report.history]
+    assert report.best_epoch == 1 + int(np.argmax(auc))  # the highest AUROC, not the lowest loss
+    # early stopping: stopped after `patience` epochs without a higher AUROC, or at the cap
+    assert len(auc) == 5 or len(auc) == report.best_epoch + 1
+    lrs = [h["lr"] for h in report.history]
+    for i in range(len(lrs) - 1):  # the schedule follows the AUROC too (mode max)
+        improved = i == 0 or auc[i] > max(auc[:i]) * (1 + 1e-4)
+        assert lrs[i + 1] == pytest.approx(lrs[i] * (1 if improved else 0.5))
+    with pytest.raises(ConfigError, match="monitor"):
+        TrainConfig(monitor="val_f1")

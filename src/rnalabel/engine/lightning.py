@@ -18,6 +18,7 @@ from rnalabel.engine.checkpoints import EpochShuffle, _lightning, _ResumableLoad
 from rnalabel.engine.losses import masked_bce, masked_focal
 from rnalabel.engine.metrics import per_label_auc
 from rnalabel.engine.recipe import TrainConfig
+from rnalabel.errors import ConfigError
 
 
 # data -------------------------------------------------------------------------------------------------------
@@ -113,33 +114,48 @@ def make_lightning_module(module: nn.Module, cfg: TrainConfig, pos_weight: np.nd
                 self._val_scores.append((out.detach().float().cpu(), y.detach().cpu()))
 
         def on_validation_epoch_end(self) -> None:
-            # macro AUROC over the labels with both classes in this process's validation rows (the learning curve;
-            # early stopping watches val_loss). Under DDP each rank scores its own shard and the mean is logged.
+            # macro AUROC over the labels with both classes in this process's validation rows (the learning curve,
+            # and what early stopping watches with monitor val_auroc). Under DDP each rank scores its own shard and
+            # the mean is logged.
             scores, self._val_scores = getattr(self, "_val_scores", []), []
-            if not scores or self.trainer.sanity_checking:
+            if self.trainer.sanity_checking:
                 return
-            auroc, _ = per_label_auc(torch.cat([t for _, t in scores]).numpy(),
-                                     torch.cat([s for s, _ in scores]).numpy())
+            auroc = per_label_auc(torch.cat([t for _, t in scores]).numpy(),
+                                  torch.cat([s for s, _ in scores]).numpy())[0] if scores else np.array([np.nan])
             if np.isfinite(auroc).any():
                 self.log("val_auroc", float(np.nanmean(auroc)), prog_bar=True, sync_dist=True)
+            elif self.cfg.monitor == "val_auroc":
+                raise ConfigError(
+                    "training setting monitor is val_auroc, but there is no validation AUROC: "
+                    + ("no label has both classes among the validation rows." if scores else
+                       "the model does not give one score per label."),
+                    remedy="use monitor: val_loss, or give the validation rows both classes of some label.")
 
         def configure_optimizers(self):
             params = [p for p in self.model.parameters() if p.requires_grad]  # frozen parts stay as they are
             opt = torch.optim.Adam(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
             if self.cfg.lr_factor >= 1:
                 return opt
-            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=self.cfg.lr_factor,
-                                                                 patience=self.cfg.lr_patience)
-            return {"optimizer": opt, "lr_scheduler": {"scheduler": plateau, "monitor": "val_loss", "interval": "epoch"}}
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                opt, mode=_mode(self.cfg.monitor), factor=self.cfg.lr_factor, patience=self.cfg.lr_patience)
+            return {"optimizer": opt,
+                    "lr_scheduler": {"scheduler": plateau, "monitor": self.cfg.monitor, "interval": "epoch"}}
 
     return MultiLabelModule()
 
 
-def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None = None):
+def _mode(monitor: str) -> str:
+    """"min" for a validation loss, "max" for a validation AUROC."""
+    return "max" if monitor == "val_auroc" else "min"
+
+
+def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None = None, monitor: str = "val_loss"):
     pl = _lightning()
+    sign = -1.0 if _mode(monitor) == "max" else 1.0  # best is kept as a lower-is-better number
 
     class BestWeights(pl.Callback):
-        """Keep the weights of the epoch with the lowest validation loss in memory; restore them at the end."""
+        """Keep the weights of the epoch with the best ``monitor`` (lowest validation loss, or highest validation
+        AUROC) in memory; restore them at the end."""
 
         def __init__(self) -> None:
             self.best = math.inf
@@ -164,8 +180,10 @@ def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None
                 "rss_mb": round(_rss_mb(), 1),
                 **({"stage": stage} if stage is not None else {}),
             })
-            if v < self.best:
-                self.best, self.best_epoch = v, int(trainer.current_epoch) + 1
+            m = trainer.callback_metrics.get(monitor)
+            m = v if monitor == "val_loss" else (float(m) if m is not None else math.nan)
+            if sign * m < self.best:
+                self.best, self.best_epoch = sign * m, int(trainer.current_epoch) + 1
                 self.state = copy.deepcopy({k: t.detach().cpu() for k, t in pl_module.model.state_dict().items()})
 
         def on_fit_end(self, trainer, pl_module) -> None:
@@ -183,7 +201,7 @@ def _callbacks(patience: int, history: list[dict[str, float]], stage: str | None
             history[:] = json.loads(state["history"])
             torch.set_rng_state(state["torch_rng"])
 
-    es = pl.callbacks.EarlyStopping(monitor="val_loss", patience=patience, mode="min", check_finite=True)
+    es = pl.callbacks.EarlyStopping(monitor=monitor, patience=patience, mode=_mode(monitor), check_finite=True)
     return BestWeights(), es
 
 

@@ -32,6 +32,8 @@ from rnalabel.models.registry import KINDS
 
 LOSSES = ("bce", "focal")
 PRECISIONS = ("auto", "32", "bf16-mixed", "16-mixed")
+#: validation quantities that may drive early stopping, the best-weights restore and the learning-rate schedule
+MONITORS = ("val_loss", "val_auroc")
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,20 @@ class TrainConfig:
     lr : float
         Adam learning rate. Default is 1e-3.
     lr_factor : float
-        Multiply the learning rate by this (0.01 to 1) when the validation loss has not improved for ``lr_patience`` epochs
-        (torch's ``ReduceLROnPlateau``); 1 keeps it constant, as the papers do. Default is 1.
+        Multiply the learning rate by this (0.01 to 1) when the monitored validation quantity has not improved for
+        ``lr_patience`` epochs (torch's ``ReduceLROnPlateau``); 1 keeps it constant, as the papers do. Default is 1.
     lr_patience : int
         Epochs without improvement before the learning rate is multiplied by ``lr_factor``. Default is 2.
+    monitor : "val_loss" or "val_auroc"
+        What "improved" means for early stopping, the restored best weights and ``lr_factor``: a lower validation
+        loss, or a higher validation macro AUROC (the mean over labels with both classes among the validation
+        rows; the model must give one score per label). Default is "val_loss".
     weight_decay : float
         Default is 0.
     max_epochs : int
         Default is 40 (the paper's).
     patience : int
-        Early stopping on validation loss after this many epochs without improvement. Default is 5.
+        Early stopping after this many epochs without improvement of ``monitor``. Default is 5.
     loss : "bce" or "focal"
         Masked binary cross-entropy (unknown labels skipped) or focal loss. Default is "bce".
     focal_gamma : float
@@ -84,6 +90,7 @@ class TrainConfig:
     lr: float = 1e-3
     lr_factor: float = 1.0
     lr_patience: int = 2
+    monitor: str = "val_loss"
     weight_decay: float = 0.0
     max_epochs: int = 40
     patience: int = 5
@@ -105,6 +112,8 @@ class TrainConfig:
             raise ConfigError(
                 f"unknown precision {self.precision!r}.", remedy=f"choose one of: {', '.join(PRECISIONS)}."
             )
+        if self.monitor not in MONITORS:
+            raise ConfigError(f"unknown monitor {self.monitor!r}.", remedy=f"choose one of: {', '.join(MONITORS)}.")
         if self.pos_weight not in ("none", "balanced", "log"):
             raise ConfigError(f"unknown pos_weight {self.pos_weight!r}.", remedy="choose none, balanced or log.")
 

@@ -409,7 +409,7 @@ def fit(
         if i < start_stage:  # finished before the interruption; its weights come back with the checkpoint
             continue
         lit = make_lightning_module(module, cfg, pw)
-        best_cb, es_cb = _callbacks(cfg.patience, history, stage)
+        best_cb, es_cb = _callbacks(cfg.patience, history, stage, cfg.monitor)
         callbacks = [best_cb, es_cb]
         if ck is not None:
             distributed = devices == "auto" or devices > 1 or num_nodes > 1
