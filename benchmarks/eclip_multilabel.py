@@ -67,6 +67,8 @@ def run_arm(name: str, recipe_name: str, ds, args, work: Path) -> dict:
         over["patience"] = args.patience
     if args.lr_factor:
         over.update(lr_factor=args.lr_factor, lr_patience=args.lr_patience)
+    if args.monitor:
+        over["monitor"] = args.monitor
     rec = load_recipe(recipe_name).with_train(precision=args.precision, seed=args.seed, **over)
     t0 = time.perf_counter()
     # training state is checkpointed so that a killed run (a convergence run spans sessions) resumes
@@ -82,7 +84,7 @@ def run_arm(name: str, recipe_name: str, ds, args, work: Path) -> dict:
         "train_seconds": report.train_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_mb_per_epoch": [h.get("rss_mb") for h in report.history],
-        "history": [{k: h[k] for k in ("epoch", "train_loss", "val_loss", "val_auroc", "seconds") if k in h}
+        "history": [{k: h[k] for k in ("epoch", "train_loss", "val_loss", "val_auroc", "lr", "seconds") if k in h}
                     for h in report.history],
         "test": report.test.to_dict(), "val_averages": report.val.to_dict()["averages"],
     }
@@ -105,9 +107,12 @@ def _caps(args) -> str:
     full = args.max_epochs or "the recipe's"
     sub = args.max_epochs_sub or "the recipe's"
     pat = f"; early-stopping patience {args.patience} epochs" if args.patience else "; recipe's patience"
-    lr = (f"; learning rate x {args.lr_factor} after {args.lr_patience} epochs without a lower validation loss"
+    better = "a higher validation macro AUROC" if args.monitor == "val_auroc" else "a lower validation loss"
+    lr = (f"; learning rate x {args.lr_factor} after {args.lr_patience} epochs without {better}"
           if args.lr_factor else "; the recipe's learning rate (constant)")
-    return f"full-data arms {full}, subset arms {sub}{pat}{lr}"
+    mon = ("; early stopping and the restored best weights follow validation macro AUROC"
+           if args.monitor == "val_auroc" else "")
+    return f"full-data arms {full}, subset arms {sub}{pat}{lr}{mon}"
 
 
 def fmt(v) -> str:
@@ -234,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr-factor", type=float, default=None,
                     help="multiply the learning rate by this on a validation-loss plateau (default: constant)")
     ap.add_argument("--lr-patience", type=int, default=2, help="epochs of plateau before --lr-factor applies")
+    ap.add_argument("--monitor", choices=("val_loss", "val_auroc"), default=None,
+                    help="what early stopping, best weights and --lr-factor follow (default: the recipe's, val_loss)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None)
     ap.add_argument("--rerun", action="store_true")
