@@ -169,3 +169,10 @@ def test_monitor_val_auroc_keeps_the_epoch_of_highest_validation_auroc(demo_smal
         assert lrs[i + 1] == pytest.approx(lrs[i] * (1 if improved else 0.5))
     with pytest.raises(ConfigError, match="monitor"):
         TrainConfig(monitor="val_f1")
+    # validation rows with one class in every label give no AUROC: a clear error, not Lightning's
+    from dataclasses import replace
+
+    labels = sub.labels.copy()
+    labels[sub.split == "val"] = 0
+    with pytest.raises(ConfigError, match="no validation AUROC"):
+        fit(rec.with_train(max_epochs=1), replace(sub, labels=labels), progress=False, device="cpu")
