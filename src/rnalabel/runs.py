@@ -2,6 +2,7 @@
 
 * :func:`train_run`: dataset + recipe -> run folder (model card, weights, metrics, history, curves).
 * :func:`evaluate_run`: run folder + labelled data -> metrics (JSON) and curves (PNG).
+* :func:`ensemble_run`: several run folders (+ labelled data for the thresholds) -> one ensemble run folder.
 * :func:`predict_run`: run folder + sequences -> per-sequence (and per-window) TSV.
 * :func:`index_run`: embedding model + binding sites -> model folder with a similarity index (DeepMiRBP).
 * :func:`rank_run`: model with an index + miRNAs (or miRBase names) -> proteins ranked per miRNA (TSV).
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from rnalabel.data import Dataset, write_text_atomic
-from rnalabel.data.files import atomic_dir, atomic_paths, open_output
+from rnalabel.data.files import atomic_dir, atomic_paths, open_output, same_file
 from rnalabel.engine.bundle import Bundle, load_model, save_model
 from rnalabel.engine.evaluate import evaluate
 from rnalabel.engine.metrics import MultiLabelScores
@@ -218,6 +219,78 @@ def evaluate_run(
         if plot_tmp is not None:
             plot_curves(y, s, model.label_names, plot_tmp, title=f"{Path(model_dir).name}: {used} (n={len(ds)})")
     return scores
+
+
+def ensemble_run(
+    members: list[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    data: Dataset | str | os.PathLike | None = None,
+    split: str = "val",
+    overwrite: bool = False,
+    batch_size: int = 512,
+    device: str | None = None,
+    progress: bool = True,
+) -> tuple[Bundle, MultiLabelScores | None, MultiLabelScores | None]:
+    """Combine trained run folders into one ensemble run folder (:func:`rnalabel.engine.ensemble.combine`): card,
+    weights, ``metrics.json``, and ``curves.png`` when ``data`` has a test split. All or nothing.
+
+    Parameters
+    ----------
+    members : list of path
+        Two or more run folders of models that read the same views and predict the same labels.
+    data : Dataset or path, optional
+        Labelled data: the thresholds are chosen on its ``split`` rows (a table without a split column is used
+        whole), and its ``test`` rows, when it has a split column, are scored once for the card's test metrics.
+        Use the data the members were trained on, so that ``val`` is the rows they held out. Default is None
+        (thresholds: the mean of the members').
+    split : str
+        ``val`` or ``train`` (or ``test``, which then gives no separate test metrics). Default is "val".
+
+    Returns
+    -------
+    (Bundle, MultiLabelScores or None, MultiLabelScores or None)
+        The ensemble, its scores on the threshold rows (None without ``data``), and its test scores when ``data``
+        has a test split.
+    """
+    from rnalabel.engine.ensemble import choose_ensemble_thresholds, combine
+    from rnalabel.report import plot_curves
+
+    if split not in ("train", "val", "test"):
+        raise InputError(f"unknown split {split!r} for the ensemble's thresholds.", remedy="use val (or train, test).")
+    for m in members:
+        if Path(m).exists() and Path(out).exists() and same_file(m, out):
+            raise InputError("is also one of the members; writing here would replace it.", path=out,
+                             remedy="give another --out.")
+    with atomic_dir(out, overwrite=overwrite) as folder:
+        ds = None if data is None else _dataset(data)
+        val, test, source = None, None, None
+        if ds is not None:
+            source = f"{Path(data).name if not isinstance(data, Dataset) else 'the data'}"
+            if ds.split is None:
+                val, source = ds, f"{source} (all rows: no split column)"
+            else:
+                val, source = ds.select_split(split), f"{source} ({split} split)"
+                if not len(val):
+                    raise InputError(f"the {split!r} split of the data is empty.", path=None if isinstance(data, Dataset)
+                                     else data, remedy="give the table the members were trained on, or another --split.")
+                if split != "test" and np.any(ds.split == "test"):
+                    test = ds.select_split("test")
+        model = combine(members)
+        val_scores = None if val is None else choose_ensemble_thresholds(
+            model, val, batch_size=batch_size, device=device, progress=progress, source=source)
+        if val_scores is not None:
+            val_scores.split = split if ds.split is not None else "all (no split column)"
+        test_scores = None
+        if test is not None:
+            test_scores, y, s = evaluate(model, test, batch_size=batch_size, device=device, progress=progress)
+            test_scores.split = "test"
+            model.card.setdefault("metrics", {})["test"] = test_scores.to_dict()
+            plot_curves(y, s, model.label_names, folder / "curves.png", title=f"ensemble: test split (n={len(test)})")
+        save_model(model, folder)
+        if model.card.get("metrics"):
+            write_text_atomic(folder / "metrics.json", json.dumps(model.card["metrics"], indent=2) + "\n")
+    return model, val_scores, test_scores
 
 
 @dataclass

@@ -45,6 +45,7 @@ def _main(
 app.command()(model.train)
 app.command()(model.evaluate)
 app.command()(model.predict)
+app.command()(model.ensemble)
 app.command()(demo.demo)
 app.command()(model.recipes)
 app.add_typer(data.data_app, name="data")

@@ -1,4 +1,4 @@
-"""``rnalabel train | evaluate | predict | recipes``: the commands that make and use a model."""
+"""``rnalabel train | evaluate | predict | ensemble | recipes``: the commands that make and use a model."""
 
 from __future__ import annotations
 
@@ -102,6 +102,38 @@ def evaluate(
     out_console.print(example_line(scores))
     for why, names in scores.undefined_reasons().items():
         out_console.print(f"undefined ({why} in these data): {', '.join(names)}")
+
+
+@friendly
+def ensemble(
+    runs: list[Path] = typer.Argument(..., help="Two or more run folders of models that read the same views and "
+                                      "predict the same labels (e.g. one recipe trained with --seed 0, 1, 2)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Ensemble run folder to write."),
+    data: Path = typer.Option(None, "--data", help="The labelled data the members were trained on: thresholds are "
+                              "chosen on its --split rows, its test rows are scored (default: no data; the "
+                              "thresholds are the mean of the members')."),
+    split: str = typer.Option("val", "--split", help="Rows the thresholds are chosen on: val (or train, test)."),
+    batch_size: int = typer.Option(512, "--batch-size"),
+    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
+) -> None:
+    """Combine trained models into one (the mean of their logits): a run folder every command takes."""
+    from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
+    from rnalabel.runs import ensemble_run
+
+    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
+        model, val, test = ensemble_run(runs, out, data=data, split=split, overwrite=overwrite,
+                                        batch_size=batch_size, device=device, progress=progress)
+    members = model.card["ensemble"]["members"]
+    shown = test or val
+    if shown is not None:
+        out_console.print(scores_table(f"ensemble of {len(members)}: {shown.split} split (n={shown.n})", shown))
+        out_console.print(example_line(shown))
+    solo = [m.get("test_auroc_macro") for m in members]
+    if test is not None and all(v is not None for v in solo):
+        out_console.print("members' test macro AUROC (from their cards): " + ", ".join(f"{v:.4f}" for v in solo))
+    out_console.print(f"thresholds: {model.card['ensemble']['thresholds']}; run folder: {out}")
 
 
 @friendly

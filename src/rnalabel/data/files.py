@@ -70,7 +70,7 @@ def _remove_made(made: list[Path]) -> None:
             break
 
 
-def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether two paths name one file (through links and relative parts); False for what is not a path."""
     try:
         a, b = Path(a), Path(b)
@@ -128,10 +128,10 @@ class atomic_paths:  # noqa: N801 - context manager
     def __init__(self, *paths: str | os.PathLike | None, inputs: tuple[str | os.PathLike | None, ...] = ()) -> None:
         given = [Path(p) for p in paths if p is not None]
         for i, p in enumerate(given):
-            if any(_same_file(p, q) for q in inputs if q is not None):
+            if any(same_file(p, q) for q in inputs if q is not None):
                 raise InputError("is also an input of this command; writing here would replace it.", path=p,
                                  remedy="give another --out.")
-            if any(_same_file(p, q) for q in given[:i]):
+            if any(same_file(p, q) for q in given[:i]):
                 raise InputError("is given for two outputs of this command.", path=p,
                                  remedy="give each output its own file.")
         self.parts = [None if p is None else atomic_path(p) for p in paths]

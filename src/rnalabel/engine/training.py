@@ -295,6 +295,9 @@ def fit(
     -------
     (Bundle, FitReport)
     """
+    from rnalabel.engine.ensemble import refuse_training
+
+    refuse_training(recipe.model)
     pl = _lightning()
     t_start = time.perf_counter()
     cfg = recipe.train
