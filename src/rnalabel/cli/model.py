@@ -1,4 +1,4 @@
-"""``rnalabel train | evaluate | predict | ensemble | recipes``: the commands that make and use a model."""
+"""``rnalabel train | evaluate | predict | ensemble | recipes | models``: the commands that make and use a model."""
 
 from __future__ import annotations
 
@@ -200,3 +200,42 @@ def recipes() -> None:
         views = ", ".join(f"{k}:{v['type']}" for k, v in r.views.items())
         t.add_row(name, r.model, r.kind or model_class(r.model).kinds[0], views, r.description)
     out_console.print(t)
+
+
+def models() -> None:
+    """List the zoo: the trained models shipped with rnalabel, usable by name (rnalabel predict mirloc my.fa)."""
+    from rnalabel.zoo import describe, names
+
+    zoo = names()
+    if not zoo:
+        out_console.print("no zoo models in this installation (python -m rnalabel.zoo build NAME --data DIR makes one)")
+        return
+    t = Table(title="model zoo (use a name wherever a model folder is accepted)")
+    t.add_column("name", no_wrap=True)
+    t.add_column("model", overflow="fold")
+    t.add_column("labels", no_wrap=True)
+    t.add_column("test AUROC / AP", overflow="fold")
+    t.add_column("epochs (best/run)", overflow="fold")
+    t.add_column("size", no_wrap=True)
+    t.add_column("commit", no_wrap=True)
+
+    def f(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    about = []
+    for name in zoo:
+        d = describe(name)
+        labels = d["labels"]
+        if d["test_auroc_macro"] is not None:
+            metric = f"{f(d['test_auroc_macro'])} / {f(d['test_ap_macro'])}"
+        else:
+            metric = f"no test part (val AUROC {f(d['val_auroc_macro'])})"
+        ep = d["epochs"] or {}
+        epochs = f"{ep.get('best')}/{ep.get('run')}, {ep.get('ended_by')}" if ep else "-"
+        t.add_row(name, f"{d['model']} ({d['kind']})", str(len(labels)), metric, epochs,
+                  f"{d['size_bytes'] / 1e6:.1f} MB", str(d["commit"]))
+        shown = [f"{k} = {v}" for k, v in (d["proteins"] or {}).items()] or labels
+        about.append(f"[bold]{name}[/]: {d['data'].rstrip('.')}. Licence: {d['licence']}.\n  labels: " + "; ".join(shown))
+    out_console.print(t)
+    for line in about:
+        out_console.print(line, highlight=False)

@@ -258,8 +258,10 @@ def save_model(model: Bundle, directory: str | os.PathLike) -> Path:
 
 
 def read_card(directory: str | os.PathLike) -> dict[str, Any]:
-    """Read and check ``card.json`` of a model directory; a format-1 card is read as a ``windowed`` one."""
-    d = Path(directory)
+    """Read and check ``card.json`` of a model directory (or zoo name); a format-1 card is read as a ``windowed`` one."""
+    from rnalabel.zoo import model_path
+
+    d = model_path(directory)
     if not d.is_dir():
         raise ModelFileError(
             "not a model directory.", path=d, remedy="give the folder that holds model.safetensors and card.json."
@@ -357,11 +359,12 @@ def _read_artifact(d: Path, name: str, entry: Any) -> Artifact:
 
 
 def load_model(directory: str | os.PathLike, *, device: str | torch.device | None = "cpu") -> Bundle:
-    """Load a model directory written by :func:`save_model` (card format 2, or 1 from the first release).
+    """Load a model directory written by :func:`save_model` (card format 2, or 1 from the first release), or a zoo
+    model by name (``load_model("rbp31")``; an existing path always wins, see :func:`rnalabel.zoo.model_path`).
 
     Parameters
     ----------
-    directory : path
+    directory : path or zoo name
     device : str, optional
         Where to put the module. Default is "cpu".
 
@@ -373,7 +376,9 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
-    d = Path(directory)
+    from rnalabel.zoo import model_path
+
+    d = model_path(directory)
     card = read_card(d)
     wpath = d / WEIGHTS
     _check_weights_file(wpath)
