@@ -40,6 +40,7 @@ def run_demo(
     max_epochs: int | None = 12,
     progress: bool = True,
     device: str | None = None,
+    zoo_answers: dict | None = None,
 ) -> DemoResult:
     """Generate the demo data, train, evaluate, predict, and write a run folder.
 
@@ -65,6 +66,9 @@ def run_demo(
         Default is True.
     device : str, optional
         Default is None (CUDA when present, else CPU).
+    zoo_answers : dict, optional
+        :func:`rnalabel.zoo.examples.answer_examples`: written as ``zoo/<name>.tsv`` (and
+        ``zoo/<name>_windows.tsv`` for a windowed model). Default is None (no zoo files).
     """
     import time
 
@@ -95,5 +99,9 @@ def run_demo(
         tpred.to_tsv(folder / "transcript_windows.tsv", windows=True)
         write_text_atomic(folder / "transcripts_planted.json",
                           json.dumps(dict(zip(tids, planted, strict=True)), indent=2))
+        for name, (zp, _) in (zoo_answers or {}).items():
+            zp.to_tsv(folder / "zoo" / f"{name}.tsv")
+            if getattr(zp, "window_scores", None) is not None and len(zp.window_scores) > len(zp.ids):
+                zp.to_tsv(folder / "zoo" / f"{name}_windows.tsv", windows=True)
         write_report(folder, folder / "report.html", title=Path(out).resolve().name)
     return DemoResult(out=out, scores=report.test, seconds=time.perf_counter() - t0)

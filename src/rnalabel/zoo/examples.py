@@ -61,3 +61,22 @@ def motif_rnas() -> dict[str, str]:
     long = plant(long[:200], MOTIFS["PUM2"], 2) + long[200:800] + plant(long[800:], MOTIFS["ELAVL1"], 2)
     out["long_PUM2_then_ELAVL1"] = long
     return out
+
+
+def answer_examples(device: str | None = "cpu") -> dict[str, tuple[object, object]]:
+    """Every zoo model's predictions on the examples its kind takes: ``{name: (Predictions, Dataset)}`` (the miRNAs
+    for a whole-sequence model, :func:`motif_rnas` for a windowed one)."""
+    from rnalabel.data import Dataset
+    from rnalabel.engine.bundle import load_model
+    from rnalabel.engine.predict import predict
+    from rnalabel.zoo import names
+
+    out = {}
+    for name in names():
+        model = load_model(name)
+        if model.kind == "embedding":
+            continue
+        seqs = MIRNAS if model.kind == "whole-sequence" else motif_rnas()
+        ds = Dataset.from_sequences(list(seqs), list(seqs.values()))
+        out[name] = (predict(model, ds, device=device, progress=False), ds)
+    return out
