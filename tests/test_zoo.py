@@ -159,5 +159,18 @@ def test_published_motifs_raise_their_proteins_score(name):
     assert all(v >= 0.75 for v in tried.values()), tried
 
 
+
+def test_the_server_serves_zoo_names():
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from rnalabel.server import create_app
+
+    client = TestClient(create_app(zoo.names()), raise_server_exceptions=False)
+    assert {m["name"] for m in client.get("/models").json()} == set(zoo.names())
+    r = client.post("/predict", json={"model": "mirloc", "fasta": ">m\nUAGCUUAUCAGACUGAUGUUGA\n"})
+    assert r.status_code == 200, r.text
+
+
 if __name__ == "__main__" and "--record" in sys.argv:
     record()

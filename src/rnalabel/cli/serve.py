@@ -11,7 +11,8 @@ from rnalabel.cli._common import console, friendly
 
 @friendly
 def serve(
-    models: list[Path] = typer.Argument(..., help="Model folders to serve (run folders, index folders)."),
+    models: list[Path] = typer.Argument(None, help="Model folders or zoo names to serve (run folders, index "
+                                        "folders; default: the whole zoo, see `rnalabel models`)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, "--port"),
     max_sequences: int = typer.Option(1000, "--max-sequences", help="Sequences per request."),
@@ -27,6 +28,10 @@ def serve(
     from rnalabel.errors import InputError
     from rnalabel.server import Limits, create_app
 
+    if not models:
+        from rnalabel.zoo import names
+
+        models = [Path(n) for n in names()]
     if not 0 < port < 65536:
         raise InputError(f"--port must be between 1 and 65535, got {port}.")
     app = create_app(models, limits=Limits(max_sequences=max_sequences, max_length=max_length,
