@@ -49,6 +49,17 @@ bench-eclip: install
 bench-speed: install
 	$(PY) benchmarks/speed.py --out benchmarks/results/speed.md --rbp31 $(SHARED)/data/rbp31 --auc-experiments 23
 
+# the model zoo: each model rebuilt from the public data into src/rnalabel/zoo/models (hours on 2 CPU cores for
+# eclip91 and rbp31; the epoch caps are what the shipped models were trained with, see their cards)
+.PHONY: zoo bench-zoo
+zoo: install
+	$(PY) -m rnalabel.zoo build mirloc --data $(SHARED)/data
+	$(PY) -m rnalabel.zoo build rbp31 --data $(SHARED)/data --max-epochs 8
+	$(PY) -m rnalabel.zoo build eclip91 --data $(SHARED)/data --max-epochs 8
+
+bench-zoo: install
+	$(PY) benchmarks/zoo.py --out benchmarks/results/zoo.md
+
 .PHONY: bench-explain
 bench-explain: install
 	nice -n 10 $(PY) benchmarks/explain_rbp31.py --data $(SHARED)/data/rbp31 --out benchmarks/results/explain.md
