@@ -174,3 +174,18 @@ def test_card_labels_and_window_must_match_the_weights(trained_tiny, tmp_path):
         load_model(d)
     (d / "card.json").write_text(json.dumps(card))
     assert load_model(d).label_names == card["labels"]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda c: c.update(stride=1000),  # a 3-kb RNA scanned in 4 windows instead of 59
+    lambda c: c["views"]["seq"].update(pad_value=0.9),  # every short RNA scored on other padding
+    lambda c: c["model"]["params"].update(dropout=[0.0, 0.0, 0.0]),
+])
+def test_card_fields_that_change_answers_are_covered_by_the_weights(trained_tiny, tmp_path, edit):
+    d = save_model(trained_tiny, tmp_path / "run")
+    card = json.loads((d / "card.json").read_text())
+    assert load_model(d) is not None
+    edit(card)
+    (d / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelFileError, match="featurisation, scanning or architecture fields"):
+        load_model(d)

@@ -228,6 +228,16 @@ def _write_artifact(d: Path, name: str, art: Artifact) -> dict[str, str]:
     return {"file": rel, "format": art.format, "sha256": sha256_file(d / rel), "description": art.description}
 
 
+# card fields that change what a model answers for a sequence (featurisation, scanning, architecture): their digest
+# travels in the weights file, so an edited stride or pad_value is refused instead of giving other numbers
+BEHAVIOUR_FIELDS = ("kind", "window", "stride", "views", "model", "inputs")
+
+
+def _behaviour_digest(card: dict[str, Any]) -> str:
+    fields = {k: card.get(k) for k in BEHAVIOUR_FIELDS}
+    return hashlib.sha256(json.dumps(jsonable(fields), sort_keys=True).encode()).hexdigest()
+
+
 def save_model(model: Bundle, directory: str | os.PathLike) -> Path:
     """Write ``model.safetensors``, the artifacts and ``card.json`` into ``directory`` (created if needed), each
     file atomically; the card is written last, so a directory with a card is complete.
@@ -242,9 +252,10 @@ def save_model(model: Bundle, directory: str | os.PathLike) -> Path:
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.module.state_dict().items()}
-    with atomic_path(d / WEIGHTS) as tmp:
-        save_file(state, str(tmp), metadata={"format": FORMAT, "labels_sha256": _labels_digest(model.label_names)})
     card = make_card(model)
+    with atomic_path(d / WEIGHTS) as tmp:
+        save_file(state, str(tmp), metadata={"format": FORMAT, "labels_sha256": _labels_digest(model.label_names),
+                                             "card_behaviour_sha256": _behaviour_digest(card)})
     arts = dict(model.artifacts)
     for vname, view in model.views.items():  # what fitted views learned (vectors, vocabularies)
         for key, value in view.artifacts().items():
@@ -450,6 +461,12 @@ def load_model(directory: str | os.PathLike, *, device: str | torch.device | Non
             f"the weights do not fit the model the card describes ({first}).", path=wpath,
             remedy="keep model.safetensors and card.json of the same run together.",
         ) from None
+    behaviour = meta.get("card_behaviour_sha256")
+    if behaviour is not None and behaviour != _behaviour_digest(card):
+        raise ModelFileError(
+            "the card's featurisation, scanning or architecture fields (" + ", ".join(BEHAVIOUR_FIELDS) + ") are not "
+            "the ones the model was trained with (edited?): its answers would change.", path=d / CARD,
+            remedy="restore card.json from the run folder it was written in.")
     module.eval()
     if device is not None:
         module.to(device)
