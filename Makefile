@@ -55,7 +55,7 @@ bench-speed: install
 zoo: install
 	$(PY) -m rnalabel.zoo build mirloc --data $(SHARED)/data
 	$(PY) -m rnalabel.zoo build rbp31 --data $(SHARED)/data --max-epochs 8
-	$(PY) -m rnalabel.zoo build eclip91 --data $(SHARED)/data --max-epochs 8
+	$(PY) -m rnalabel.zoo build eclip91 --data $(SHARED)/data --max-epochs 5
 
 bench-zoo: install
 	$(PY) benchmarks/zoo.py --out benchmarks/results/zoo.md

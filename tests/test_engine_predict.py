@@ -67,3 +67,44 @@ def test_bf16_inference_is_close_and_auto_follows_training(trained_tiny, demo_sm
     assert inference_bf16(bf, "bf16", device="cpu")  # unless asked for
     with pytest.raises(ConfigError):
         inference_bf16(trained_tiny, "fp8")
+
+
+def test_sequences_without_a_letter_get_no_calls_and_one_warning(trained_tiny):
+    import warnings as w
+
+    from rnalabel.data import Dataset
+    from rnalabel.engine.bundle import UninformativeSequenceWarning
+    from rnalabel.engine.predict import predict
+
+    model = trained_tiny
+    ds = Dataset.from_sequences(["blank", "real"], ["N" * 60, "UGUAAAUAUGUAAAUA" * 4])
+    old = model.thresholds.copy()
+    model.thresholds[:] = 0.0  # everything would be called
+    try:
+        with w.catch_warnings(record=True) as caught:
+            w.simplefilter("always")
+            p = predict(model, ds, progress=False, device="cpu")
+    finally:
+        model.thresholds[:] = old
+    assert not p.calls[0].any() and p.calls[1].all()
+    msgs = [str(c.message) for c in caught if issubclass(c.category, UninformativeSequenceWarning)]
+    assert len(msgs) == 1 and "'blank'" in msgs[0]
+
+
+def test_labels_near_chance_are_named_once(trained_tiny):
+    import copy
+    import warnings as w
+
+    from rnalabel.data import Dataset
+    from rnalabel.engine.bundle import UnreliableLabelWarning
+    from rnalabel.engine.predict import predict
+
+    model = copy.copy(trained_tiny)
+    model.card = copy.deepcopy(trained_tiny.card)
+    name = model.label_names[0]
+    model.card["metrics"]["val"]["per_label"][name]["auroc"] = 0.55
+    with w.catch_warnings(record=True) as caught:
+        w.simplefilter("always")
+        predict(model, Dataset.from_sequences(["a"], ["ACGU" * 20]), progress=False, device="cpu")
+    msgs = [str(c.message) for c in caught if issubclass(c.category, UnreliableLabelWarning)]
+    assert len(msgs) == 1 and f"{name} 0.55" in msgs[0]

@@ -92,10 +92,16 @@ def evaluate(
     precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
 ) -> None:
     """Evaluate a trained model on labelled data (labels matched by name)."""
-    from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
+    from rnalabel.engine.bundle import (
+        ShortSequenceWarning,
+        UninformativeSequenceWarning,
+        UnreliableLabelWarning,
+        UntrainedLabelWarning,
+    )
     from rnalabel.runs import evaluate_run
 
-    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
+    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
+                        UnreliableLabelWarning):
         scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
                               precision=precision)
     out_console.print(scores_table(f"{run.name} on {data.name} ({scores.split or split}, n={scores.n})", scores))
@@ -119,10 +125,16 @@ def ensemble(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
 ) -> None:
     """Combine trained models into one (the mean of their logits): a run folder every command takes."""
-    from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
+    from rnalabel.engine.bundle import (
+        ShortSequenceWarning,
+        UninformativeSequenceWarning,
+        UnreliableLabelWarning,
+        UntrainedLabelWarning,
+    )
     from rnalabel.runs import ensemble_run
 
-    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
+    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
+                        UnreliableLabelWarning):
         model, val, test = ensemble_run(runs, out, data=data, split=split, overwrite=overwrite,
                                         batch_size=batch_size, device=device, progress=progress)
     members = model.card["ensemble"]["members"]
@@ -156,7 +168,12 @@ def predict(
 ) -> None:
     """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride.
     The input streams through in chunks, so memory does not grow with it."""
-    from rnalabel.engine.bundle import ShortSequenceWarning, UntrainedLabelWarning
+    from rnalabel.engine.bundle import (
+        ShortSequenceWarning,
+        UninformativeSequenceWarning,
+        UnreliableLabelWarning,
+        UntrainedLabelWarning,
+    )
     from rnalabel.errors import InputError
     from rnalabel.io import parse_shard
     from rnalabel.runs import predict_run
@@ -165,7 +182,8 @@ def predict(
     if parallel and shard is not None:
         raise InputError("--shard splits the input between separate jobs, --workers/--scheduler split it on a Dask "
                          "cluster; give one or the other.")
-    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning):
+    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
+                        UnreliableLabelWarning):
         if parallel:
             from rnalabel.cluster import predict_parallel
 

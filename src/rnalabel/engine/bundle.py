@@ -65,6 +65,17 @@ class ShortSequenceWarning(UserWarning):
     """Sequences shorter than anything the model was trained on, given to a model that never saw padding."""
 
 
+class UninformativeSequenceWarning(UserWarning):
+    """Sequences with no A, C, G or U (all N or other ambiguity codes): scored, but no label is called for them."""
+
+
+class UnreliableLabelWarning(UserWarning):
+    """Labels whose stored validation AUROC is below :data:`RELIABLE_AUROC`: their calls are little better than chance."""
+
+
+RELIABLE_AUROC = 0.6
+
+
 @dataclass
 class Artifact:
     """A named non-weight part of a bundle.

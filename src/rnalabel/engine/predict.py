@@ -13,6 +13,7 @@ chunk at a time and run in batches.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,9 +161,42 @@ def predict(
         return Embeddings(ids=dataset.ids, vectors=vectors)
     units, wscores = unit_outputs(model, dataset, output="probability", **kw)
     scores = per_sequence(units, wscores, len(dataset))
+    calls = scores >= model.thresholds[None, :]
+    _warn_uninformative(dataset, calls)
+    _warn_unreliable(model)
     return Predictions(
         ids=dataset.ids, label_names=list(model.label_names), scores=scores,
-        calls=scores >= model.thresholds[None, :], window_source=units.source, window_start=units.start,
+        calls=calls, window_source=units.source, window_start=units.start,
         window_end=units.start + units.dataset.lengths, window_scores=wscores,
         thresholds=np.asarray(model.thresholds),
     )
+
+
+def _warn_uninformative(dataset: Dataset, calls: np.ndarray) -> None:
+    """Sequences without one A, C, G or U get no calls (their scores say nothing about them), with one warning."""
+    from rnalabel.data.sequence import PAD
+    from rnalabel.engine.bundle import UninformativeSequenceWarning
+
+    if not len(dataset):
+        return
+    inside = np.arange(dataset.tokens.shape[1])[None, :] < dataset.lengths[:, None]
+    blank = ~((dataset.tokens < PAD) & inside).any(axis=1)
+    if blank.any():
+        calls[blank] = False
+        first = dataset.ids[np.flatnonzero(blank)[0]]
+        warnings.warn(f"{int(blank.sum())} sequence(s) have no A, C, G or U (e.g. {first!r}: all N or ambiguity "
+                      "codes): scored, but no label is called for them.", UninformativeSequenceWarning, stacklevel=3)
+
+
+def _warn_unreliable(model: Bundle) -> None:
+    """One warning naming the labels whose validation AUROC (stored in the card) is near chance."""
+    from rnalabel.engine.bundle import RELIABLE_AUROC, UnreliableLabelWarning
+
+    per = (((model.card or {}).get("metrics") or {}).get("val") or {}).get("per_label") or {}
+    weak = [f"{n} {per[n]['auroc']:.2f}" for n in model.label_names
+            if isinstance(per.get(n), dict) and isinstance(per[n].get("auroc"), float)
+            and per[n]["auroc"] < RELIABLE_AUROC]
+    if weak:
+        warnings.warn(f"{len(weak)} label(s) had a validation AUROC below {RELIABLE_AUROC} when this model was "
+                      f"trained, so their calls are little better than chance: {', '.join(weak[:10])}"
+                      + (", ..." if len(weak) > 10 else "") + ".", UnreliableLabelWarning, stacklevel=3)
