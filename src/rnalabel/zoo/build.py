@@ -74,13 +74,24 @@ def _rbp31_dataset(root: Path):
     return build_rbp31_multitask(root / "rbp31")
 
 
+# RBP-31 experiment number -> gene symbol of the protein, protocol (and cell line or variant where the folder says)
+RBP31_PROTEINS = {
+    1: "AGO1-4 (PAR-CLIP)", 2: "AGO2 (PAR-CLIP, MNase)", 3: "AGO2 (HITS-CLIP)", 4: "AGO2 (HITS-CLIP, set 2)",
+    5: "AGO2 (CLIP-seq)", 6: "EIF4A3 (CLIP-seq)", 7: "EIF4A3 (CLIP-seq, set 2)", 8: "ELAVL1 (PAR-CLIP)",
+    9: "ELAVL1 (PAR-CLIP, MNase)", 10: "ELAVL1 (PAR-CLIP, set A)", 11: "ELAVL1 (CLIP-seq)", 12: "EWSR1 (PAR-CLIP)",
+    13: "FUS (PAR-CLIP)", 14: "FUS mutant (PAR-CLIP)", 15: "IGF2BP1-3 (PAR-CLIP)", 16: "HNRNPC (iCLIP, HeLa)",
+    17: "HNRNPC (iCLIP)", 18: "HNRNPL (iCLIP, HeLa)", 19: "HNRNPL (iCLIP, U266)", 20: "HNRNPLL (iCLIP, U266)",
+    21: "MOV10 (PAR-CLIP)", 22: "NSUN2 (iCLIP, HEK293)", 23: "PUM2 (PAR-CLIP)", 24: "QKI (PAR-CLIP)",
+    25: "SRSF1 (CLIP-seq)", 26: "TAF15 (PAR-CLIP)", 27: "TARDBP (iCLIP)", 28: "TIA1 (iCLIP)", 29: "TIAL1 (iCLIP)",
+    30: "U2AF2 (iCLIP, HeLa)", 31: "U2AF2 (iCLIP, HeLa, control + knock-down)",
+}
+
+
 def _rbp31_proteins(labels: list[str]) -> dict[str, str]:
-    # experiment folder names: <n>_<protocol>_<protein>[_<detail>]_hg19
     out = {}
     for lab in labels:
-        parts = lab.split("_")
-        out[lab] = f"{parts[2]} ({parts[1]}{', ' + ' '.join(parts[3:-1]) if len(parts) > 4 else ''})" \
-            if len(parts) >= 4 else lab
+        head = lab.split("_", 1)[0]
+        out[lab] = RBP31_PROTEINS.get(int(head), lab) if head.isdigit() else lab
     return out
 
 

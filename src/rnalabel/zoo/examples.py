@@ -32,6 +32,7 @@ MOTIFS: dict[str, str] = {
     "SRSF1": "GAAGAA",
     "TARDBP": "UGUGUGUGUGUG",
     "HNRNPK": "CCCUCCCUCCC",
+    "HNRNPK_PCBP1": "CCCUCCCUCCC",  # the same C-rich run, for PCBP1
 }
 
 
@@ -56,7 +57,7 @@ def motif_rnas() -> dict[str, str]:
     with PUM2 sites near its start and ELAVL1 AU-rich elements near its end."""
     bg = background(1, seed=7)[0]
     out = {"background": bg}
-    out.update({f"{name}_sites": plant(bg, m) for name, m in MOTIFS.items()})
+    out.update({f"{name}_sites": plant(bg, m) for name, m in MOTIFS.items() if name != "HNRNPK_PCBP1"})
     long = background(1, length=1000, seed=8)[0]
     long = plant(long[:200], MOTIFS["PUM2"], 2) + long[200:800] + plant(long[800:], MOTIFS["ELAVL1"], 2)
     out["long_PUM2_then_ELAVL1"] = long
