@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from rnalabel.engine.bundle import save_model
@@ -51,3 +52,20 @@ def test_write_report_and_errors(run_dir, tmp_path):
     with pytest.raises(InputError, match="no card.json"):
         write_report(tmp_path)
     assert not (tmp_path / "report.html").exists()
+
+
+def test_report_never_replaces_without_overwrite_and_refuses_foreign_data(run_dir, tmp_path):
+    from rnalabel.data import Dataset
+
+    out = write_report(run_dir, tmp_path / "once.html")
+    before = out.read_text()
+    with pytest.raises(InputError, match="--overwrite"):
+        write_report(run_dir, out)
+    assert out.read_text() == before
+    other = Dataset.from_sequences(["a", "b"], ["ACGUACGU", "GGGAAAUU"], labels=np.array([[1.0], [0.0]]),
+                                   label_names=["SOMETHING_ELSE"])
+    other.to_parquet(tmp_path / "other.parquet")
+    with pytest.raises(InputError, match="none of the model's"):
+        write_report(run_dir, tmp_path / "new.html", data=tmp_path / "other.parquet")
+    assert not (tmp_path / "new.html").exists()
+    assert write_report(run_dir, out, overwrite=True) == out

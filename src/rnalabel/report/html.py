@@ -198,6 +198,13 @@ def build_report(run: str | os.PathLike, *, data: str | os.PathLike | None = Non
     if counts:
         images["label_counts"] = label_counts_png(counts)
     ds = _dataset(run, data)
+    if data is not None and ds is not None and labels:
+        shared = [n for n in ds.label_names if n in labels]
+        if not shared:
+            raise InputError(
+                f"the data's labels ({', '.join(ds.label_names[:5])}{', ...' if ds.n_labels > 5 else ''}) include "
+                f"none of the model's ({', '.join(labels[:5])}{', ...' if len(labels) > 5 else ''}).", path=data,
+                remedy="give the table the model was trained on (or one with its labels).")
     if ds is not None and ds.n_labels:
         images["upset"] = upset_png(ds)
         images["lengths"] = lengths_png(ds)
@@ -224,11 +231,16 @@ def build_report(run: str | os.PathLike, *, data: str | os.PathLike | None = Non
 
 
 def write_report(run: str | os.PathLike, out: str | os.PathLike | None = None, *,
-                 data: str | os.PathLike | None = None, title: str | None = None) -> Path:
+                 data: str | os.PathLike | None = None, title: str | None = None, overwrite: bool = False) -> Path:
     """Write the report of ``run`` to ``out`` (default ``RUN/report.html``) atomically; returns its path.
-    ``title``: the run's name (default: the folder's; a run being written in a temporary folder gives its own)."""
+    ``title``: the run's name (default: the folder's; a run being written in a temporary folder gives its own).
+    An existing ``out`` is replaced only with ``overwrite``."""
     out = Path(out) if out is not None else Path(run) / "report.html"
     from rnalabel.data import atomic_path
+
+    if out.exists() and not overwrite:
+        raise InputError("exists; the report would replace it.", path=out,
+                         remedy="give --overwrite to replace it, or another --out.")
 
     with atomic_path(out) as tmp:
         tmp.write_text(build_report(run, data=data, title=title), encoding="utf-8")
