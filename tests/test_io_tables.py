@@ -147,3 +147,20 @@ def test_attach_labels_lists_unmatched_ids(tmp_path):
     msg = str(e.value)
     assert "2 sequence id(s) have no labels ('s0', 's1')" in msg
     assert "2 labelled id(s) have no sequence ('s10', 's11')" in msg and str(lab) in msg
+
+
+def test_text_columns_are_metadata_and_columns_can_be_named(tmp_path):
+    from rnalabel.io import read_input
+
+    p = tmp_path / "mirnas.csv"
+    p.write_text("id,name,seq,Exosome,Nucleus\n0,hsa-miR-21-5p,UAGCUUAUCAGACUGAUGUUGA,1,0\n"
+                 "1,hsa-let-7a-5p,UGAGGUAGUAGGUUGUAUAGUU,0,\n")
+    with pytest.raises(InputError, match="--seq-col NAME"):
+        read_input(p)
+    ds = read_input(p, seq_col="seq")
+    assert ds.label_names == ["Exosome", "Nucleus"] and ds.provenance["metadata_cols"] == ["name"]
+    assert ds.sequences[0] == "UAGCUUAUCAGACUGAUGUUGA" and np.isnan(ds.labels[1, 1])
+    bad = tmp_path / "bad.csv"  # a label column with one stray word stays an error, not metadata
+    bad.write_text("id,sequence,L\na,ACGU,1\nb,ACGU,yes\n")
+    with pytest.raises(LabelError, match="'yes'"):
+        read_input(bad)

@@ -174,5 +174,14 @@ def test_the_server_serves_zoo_names():
     assert r.status_code == 200, r.text
 
 
+
+def test_predict_takes_the_mirna_csv_with_seq_col(tmp_path):
+    p = tmp_path / "mirnas.csv"
+    p.write_text("id,name,seq,Exosome\n" + "".join(f"{i},{k},{v},1\n" for i, (k, v) in enumerate(MIRNAS.items())))
+    r = runner.invoke(app, ["predict", "mirloc", str(p), "--out", str(tmp_path / "o.tsv"), "--seq-col", "seq"])
+    assert r.exit_code == 0, r.output
+    assert len((tmp_path / "o.tsv").read_text().splitlines()) == 1 + len(MIRNAS)
+
+
 if __name__ == "__main__" and "--record" in sys.argv:
     record()

@@ -31,8 +31,8 @@ from rnalabel.errors import InputError, a_or_an
 from rnalabel.io import read_input
 
 
-def _dataset(data: Dataset | str | os.PathLike) -> Dataset:
-    return data if isinstance(data, Dataset) else read_input(data)
+def _dataset(data: Dataset | str | os.PathLike, *, id_col: str | None = None, seq_col: str | None = None) -> Dataset:
+    return data if isinstance(data, Dataset) else read_input(data, id_col=id_col, seq_col=seq_col)
 
 
 def _stream(data: Dataset | str | os.PathLike):
@@ -187,6 +187,8 @@ def evaluate_run(
     device: str | None = None,
     progress: bool = True,
     precision: str = "auto",
+    id_col: str | None = None,
+    seq_col: str | None = None,
 ) -> MultiLabelScores:
     """Evaluate a saved model on labelled data; optionally write metrics JSON and a curves PNG (both or neither;
     their places are checked before any work).
@@ -205,7 +207,7 @@ def evaluate_run(
         raise InputError(f"unknown split {split!r}.", remedy="use train, val, test or all.")
     with atomic_paths(out, plot, inputs=(data,)) as (out_tmp, plot_tmp):
         model = load_model(model_dir)
-        ds = _dataset(data)
+        ds = _dataset(data, id_col=id_col, seq_col=seq_col)
         if split != "all" and ds.split is not None:
             ds = ds.select_split(split)
             if len(ds) == 0:
@@ -315,6 +317,8 @@ def predict_run(
     precision: str = "auto",
     chunk: int = 10_000,
     shard: tuple[int, int] | None = None,
+    id_col: str | None = None,
+    seq_col: str | None = None,
 ) -> PredictSummary:
     """Predict with a saved model and write a per-sequence TSV (and a per-window TSV when asked: both or neither;
     their places are checked before any work).
@@ -323,7 +327,7 @@ def predict_run(
     with the input (a 10-million-sequence FASTA streams through); the files still appear only when complete.
     ``shard=(i, n)`` predicts records i, i + n, ... only (see :func:`rnalabel.io.iter_input`). What the TSV holds
     follows the model's kind: label probabilities and called labels, or (embedding models) one vector per
-    sequence.
+    sequence. ``id_col``/``seq_col`` name a table's id and sequence columns (default "id", "sequence").
     """
     from rnalabel.io import iter_input
 
@@ -335,7 +339,7 @@ def predict_run(
         if isinstance(data, Dataset):
             chunks = [data if shard is None else data.subset(np.arange(shard[0], len(data), shard[1]))]
         else:
-            chunks = iter_input(data, chunk=chunk, shard=shard)
+            chunks = iter_input(data, chunk=chunk, shard=shard, id_col=id_col, seq_col=seq_col)
         summary = PredictSummary(model.kind, 0, 0)
         with open_output(out_tmp, out) as fo, (open_output(windows_tmp, windows_out) if windows_tmp is not None
                                                 else nullcontext()) as fw:

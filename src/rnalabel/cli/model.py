@@ -90,6 +90,8 @@ def evaluate(
     batch_size: int = typer.Option(512, "--batch-size"),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
     precision: str = typer.Option("auto", "--precision", help="auto (as trained), 32 or bf16."),
+    id_col: str = typer.Option(None, "--id-col", help="A table's id column (default: id)."),
+    seq_col: str = typer.Option(None, "--seq-col", help="A table's sequence column (default: sequence)."),
 ) -> None:
     """Evaluate a trained model on labelled data (labels matched by name)."""
     from rnalabel.engine.bundle import (
@@ -103,7 +105,7 @@ def evaluate(
     with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
                         UnreliableLabelWarning):
         scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
-                              precision=precision)
+                              precision=precision, id_col=id_col, seq_col=seq_col)
     out_console.print(scores_table(f"{run.name} on {data.name} ({scores.split or split}, n={scores.n})", scores))
     out_console.print(example_line(scores))
     for why, names in scores.undefined_reasons().items():
@@ -165,6 +167,8 @@ def predict(
     scheduler: str = typer.Option(None, "--scheduler", help="Split the input over an existing Dask cluster: "
                                   "scheduler address (tcp://host:8786) or scheduler file; workers must see the "
                                   "files."),
+    id_col: str = typer.Option(None, "--id-col", help="A table's id column (default: id)."),
+    seq_col: str = typer.Option(None, "--seq-col", help="A table's sequence column (default: sequence)."),
 ) -> None:
     """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride.
     The input streams through in chunks, so memory does not grow with it."""
@@ -182,6 +186,10 @@ def predict(
     if parallel and shard is not None:
         raise InputError("--shard splits the input between separate jobs, --workers/--scheduler split it on a Dask "
                          "cluster; give one or the other.")
+    if parallel and (id_col or seq_col):
+        raise InputError("--id-col/--seq-col are not taken with --workers/--scheduler yet.",
+                         remedy="convert the table once (rnalabel data import table ... --seq-col NAME --out "
+                                "FILE.parquet) and give that file.")
     with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
                         UnreliableLabelWarning):
         if parallel:
@@ -191,7 +199,8 @@ def predict(
                                  batch_size=batch_size, device=device, precision=precision, chunk=chunk)
         else:
             s = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
-                            precision=precision, chunk=chunk, shard=parse_shard(shard))
+                            precision=precision, chunk=chunk, shard=parse_shard(shard), id_col=id_col,
+                            seq_col=seq_col)
     if s.dims:
         out_console.print(f"{s.n_sequences} sequences, vectors of {s.dims} dimensions -> {out}")
     elif s.n_windows != s.n_sequences:

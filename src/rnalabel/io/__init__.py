@@ -33,7 +33,8 @@ def _suffix(path: Path) -> str:
     return s[:-3] if s.endswith(".gz") else s
 
 
-def read_input(path: str | os.PathLike, *, max_length: int | None = None) -> Dataset:
+def read_input(path: str | os.PathLike, *, max_length: int | None = None, id_col: str | None = None,
+               seq_col: str | None = None) -> Dataset:
     """Read sequences (and labels, if the file has them) from FASTA, a label table, or an rnalabel Parquet file.
 
     Parameters
@@ -43,8 +44,11 @@ def read_input(path: str | os.PathLike, *, max_length: int | None = None) -> Dat
         line starts with ``>`` is read as FASTA whatever its name.
     max_length : int, optional
         Refuse longer sequences. Default is None.
+    id_col, seq_col : str, optional
+        A table's id and sequence columns. Default is None ("id" and "sequence").
     """
     p = Path(path)
+    cols = {k: v for k, v in (("id_col", id_col), ("seq_col", seq_col)) if v is not None}
     if not p.exists():
         raise InputError("file not found.", path=p, remedy="check the path.")
     name = _suffix(p)
@@ -61,11 +65,11 @@ def read_input(path: str | os.PathLike, *, max_length: int | None = None) -> Dat
             return Dataset.from_parquet(p)
         from rnalabel.io.tables import read_table
 
-        return read_table(p, max_length=max_length)
+        return read_table(p, max_length=max_length, **cols)
     if name.endswith((".csv", ".tsv", ".txt")) and not _looks_like_fasta(p):
         from rnalabel.io.tables import read_table
 
-        return read_table(p, max_length=max_length)
+        return read_table(p, max_length=max_length, **cols)
     return read_fasta_dataset(p, max_length=max_length)
 
 
@@ -83,7 +87,7 @@ def parse_shard(shard: str | None) -> tuple[int, int] | None:
 
 
 def iter_input(path: str | os.PathLike, *, chunk: int = 10_000, max_length: int | None = None,
-               shard: tuple[int, int] | None = None):
+               shard: tuple[int, int] | None = None, id_col: str | None = None, seq_col: str | None = None):
     """Sequences of a file, ``chunk`` at a time (Datasets), in file order, so that memory does not grow with the
     input: FASTA is read record by record (only the ids seen so far are kept, to refuse duplicates); tables and
     Parquet are read whole and then cut. ``shard=(i, n)`` keeps records i, i + n, i + 2n ... (record order), so n
@@ -98,7 +102,7 @@ def iter_input(path: str | os.PathLike, *, chunk: int = 10_000, max_length: int 
     name = _suffix(p)
     table = name.endswith((".parquet", ".pq")) or (name.endswith((".csv", ".tsv", ".txt")) and not _looks_like_fasta(p))
     if table:
-        ds = read_input(p, max_length=max_length)
+        ds = read_input(p, max_length=max_length, id_col=id_col, seq_col=seq_col)
         idx = np.arange(len(ds)) if shard is None else np.arange(shard[0], len(ds), shard[1])
         for a in range(0, len(idx), chunk):
             yield ds.subset(idx[a:a + chunk])

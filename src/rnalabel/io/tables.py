@@ -213,9 +213,17 @@ def _label_column(values: list, name: str, numeric: bool, lines: np.ndarray, pat
     return y.astype(np.float32)
 
 
+def _is_text_column(raw: _Raw, name: str) -> bool:
+    """A text column none of whose non-empty cells is a label value (a miRNA's name, a description): metadata."""
+    if name in raw.numeric:
+        return False
+    cells = {str(v).strip().lower() for v in raw.columns[name] if v is not None and str(v).strip()}
+    return bool(cells) and not any(c in _LABEL_TEXT for c in cells)
+
+
 def _labels(raw: _Raw, label_cols: Sequence[str] | None, skip: set[str], path: Path):
     if label_cols is None:
-        names = [c for c in raw.header if c not in skip]
+        names = [c for c in raw.header if c not in skip and not _is_text_column(raw, c)]
     else:
         names = list(label_cols)
         for c in names:
@@ -265,7 +273,9 @@ def read_table(
     seq_col : str
         Column of sequences (RNA or DNA, IUPAC; normalised to upper-case RNA). Default is "sequence".
     label_cols : sequence of str, optional
-        Label columns, in this order. Default is every column except ``id_col``, ``seq_col`` and ``split``.
+        Label columns, in this order. Default is every column except ``id_col``, ``seq_col``, ``split`` and text
+        columns none of whose cells is a label value (names, descriptions: kept out as metadata, listed in the
+        provenance's ``metadata_cols``).
     max_length : int, optional
         Refuse longer sequences. Default is None (no limit).
 
@@ -284,17 +294,18 @@ def read_table(
         A label value other than 1, 0 or empty (naming column, line and value).
     """
     p, raw = _load(path)
-    _require(raw, id_col, "id", p, f"id_col= (or convert it once: rnalabel data import table {p.name} --id-col NAME "
-             "--out FILE.parquet, and give that file)")
-    _require(raw, seq_col, "sequence", p, f"seq_col= (or convert it once: rnalabel data import table {p.name} "
-             "--seq-col NAME --out FILE.parquet, and give that file)")
+    _require(raw, id_col, "id", p, "--id-col NAME (rnalabel predict, evaluate, data import table; id_col= in Python)")
+    _require(raw, seq_col, "sequence", p, "--seq-col NAME (rnalabel predict, evaluate, data import table; seq_col= in "
+             "Python)")
     ids = _ids(raw, id_col, p)
     seqs = ["" if v is None else str(v) for v in raw.columns[seq_col]]
     seqs = validate_many(seqs, path=p, lines=raw.lines, names=ids, max_length=max_length)
     y, names = _labels(raw, label_cols, {id_col, seq_col, SPLIT_COL}, p)
+    meta = [c for c in raw.header if c not in names and c not in (id_col, seq_col, SPLIT_COL)]
     return Dataset.from_sequences(
         ids, seqs, y, names, split=_split(raw, p),
-        provenance={"source": str(p), "format": "table", "id_col": id_col, "seq_col": seq_col},
+        provenance={"source": str(p), "format": "table", "id_col": id_col, "seq_col": seq_col,
+                    **({"metadata_cols": meta} if meta else {})},
     )
 
 
