@@ -108,3 +108,19 @@ def test_labels_near_chance_are_named_once(trained_tiny):
         predict(model, Dataset.from_sequences(["a"], ["ACGU" * 20]), progress=False, device="cpu")
     msgs = [str(c.message) for c in caught if issubclass(c.category, UnreliableLabelWarning)]
     assert len(msgs) == 1 and f"{name} 0.55" in msgs[0]
+
+
+def test_a_pseudo_label_is_never_called(trained_tiny):
+    import copy
+
+    from rnalabel.data import Dataset
+    from rnalabel.engine.predict import predict
+
+    model = copy.copy(trained_tiny)
+    name = model.label_names[-1]
+    model.label_info = {name: {"pseudo": True, "meaning": "bound in no experiment (not a protein)"}}
+    model.thresholds = np.zeros(len(model.label_names))
+    p = predict(model, Dataset.from_sequences(["a", "b"], ["ACGU" * 20, "UGUAAAUA" * 10]), progress=False,
+                device="cpu")
+    assert not p.calls[:, -1].any() and p.calls[:, :-1].all()
+    assert (p.scores[:, -1] > 0).all()  # still scored

@@ -98,6 +98,7 @@ def test_eclip_join(eclip):
     np.testing.assert_array_equal(ds.labels[:4], [[1, 1, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]])
     assert sorted(ds.sequences[4:]) == sorted(v.replace("T", "U") for v in n.values())
     assert (ds.labels[4:] == [0, 0, 0, 1]).all() and ds.split is None
+    assert ds.provenance["label_info"]["negative"]["pseudo"] is True  # no protein: never called
     c = ds.provenance["counts"]
     assert c["unique_bound"] == 4 and c["bound_in_2_or_more"] == 1 and c["negative_pool"] == 4
     assert c["negative_elsewhere_but_bound"] == 1 and c["experiments_per_bound_sequence"] == {"1": 3, "2": 1}

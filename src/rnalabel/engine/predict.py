@@ -162,6 +162,8 @@ def predict(
     units, wscores = unit_outputs(model, dataset, output="probability", **kw)
     scores = per_sequence(units, wscores, len(dataset))
     calls = scores >= model.thresholds[None, :]
+    pseudo = [j for j, n in enumerate(model.label_names) if (model.label_info.get(n) or {}).get("pseudo")]
+    calls[:, pseudo] = False  # a pseudo-label (eCLIP's `negative`: bound by none) is no protein to call
     _warn_uninformative(dataset, calls)
     _warn_unreliable(model)
     return Predictions(

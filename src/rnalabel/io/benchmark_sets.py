@@ -364,7 +364,9 @@ def build_eclip_multilabel(
     return Dataset.from_sequences(
         ids, [uniques[c] for c in row_codes], y, [*names, "negative"],
         provenance={"source": str(folder), "format": "eclip-multilabel", "experiments": names,
-                    "n_negative": n_negative, "seed": seed, "counts": counts},
+                    "n_negative": n_negative, "seed": seed, "counts": counts,
+                    # a label that means "no RBP": predicted and scored, never offered as a protein
+                    "label_info": {"negative": {"pseudo": True, "meaning": "bound in no experiment (not a protein)"}}},
     )
 
 
