@@ -1,5 +1,9 @@
 """Outputs are written all or nothing, their places are checked before any work, and Ctrl-C loses nothing."""
 
+import os
+import stat
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -96,3 +100,68 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(work):
                "--no-progress")
     assert r.exit_code == 130 and "interrupted" in r.output
     assert not (work / "int_run").exists() and leftovers(work) == []
+
+
+def test_a_loop_of_links_as_out_is_one_clear_error(work):
+    (work / "loop1").symlink_to(work / "loop2")
+    (work / "loop2").symlink_to(work / "loop1")
+    r = invoke("predict", work / "run", work / "in.fa", "--out", work / "loop1")
+    assert r.exit_code == 2 and "loop of symbolic links" in r.output and str(work / "loop1") in r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    r = invoke("train", work / "data.parquet", "--out", work / "loop2", "--recipe", work / "tiny.yaml")
+    assert r.exit_code == 2 and "loop of symbolic links" in r.output
+    assert (work / "loop1").is_symlink() and (work / "loop2").is_symlink() and leftovers(work) == []
+
+
+def test_a_link_is_followed_and_its_target_written(work):
+    (work / "real.tsv").write_text("old\n")
+    (work / "link.tsv").symlink_to("real.tsv")
+    r = invoke("predict", work / "run", work / "in.fa", "--out", work / "link.tsv")
+    assert r.exit_code == 0, r.output
+    assert (work / "link.tsv").is_symlink() and (work / "real.tsv").read_text().startswith("id\t")
+    assert leftovers(work) == []
+
+
+def test_out_dash_is_standard_output(work, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = invoke("predict", work / "run", work / "in.fa", "--out", "-")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("id\t") and r.stdout.splitlines()[1].startswith("a\t")
+    assert "1 sequences -> -" not in r.stdout  # the summary goes to stderr, the TSV alone to stdout
+    assert not (work / "-").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_fifo_and_devices_are_written_through_never_replaced(tmp_path):
+    from rnalabel.data.files import atomic_path, atomic_paths, open_output, write_text_atomic
+    from rnalabel.errors import InputError
+
+    devices = [d for d in ("/dev/null", "/dev/full") if os.path.exists(d)]
+    for device in devices:  # we may run as root: never let a broken writer replace a device
+        with atomic_path(device) as tmp:
+            assert str(tmp) == device  # else the block fails and the temporary file is removed, not renamed
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    with atomic_paths(fifo) as (tmp,), open_output(tmp, fifo) as f:
+        f.write("through\n")
+    reader.join(5)
+    assert got == ["through\n"] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    write_text_atomic("/dev/null", "nothing\n")
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+    if "/dev/full" in devices:
+        for write in (lambda: write_text_atomic("/dev/full", "x" * 100),
+                      lambda: _write_tsv("/dev/full")):
+            with pytest.raises(InputError, match="No space left"):
+                write()
+            assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def _write_tsv(path):
+    from rnalabel.data.files import atomic_paths, open_output
+
+    with atomic_paths(path) as (tmp,), open_output(tmp, path) as f:
+        f.write("id\tp\n" * 10)
