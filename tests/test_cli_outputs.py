@@ -1,6 +1,7 @@
 """Outputs are written all or nothing, their places are checked before any work, and Ctrl-C loses nothing."""
 
 import os
+import shutil
 import stat
 import threading
 
@@ -100,6 +101,48 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(work):
                "--no-progress")
     assert r.exit_code == 130 and "interrupted" in r.output
     assert not (work / "int_run").exists() and leftovers(work) == []
+    assert not (work / ".int_run.checkpoint").exists()  # interrupted before its first checkpoint: no empty folder
+
+
+def test_a_killed_trainings_temporaries_are_cleaned_by_the_next_run(work):
+    import subprocess
+    import sys
+
+    from rnalabel.data.files import _owner
+
+    d = work / "stale"
+    d.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that is gone (as a SIGKILLed training's is)
+    host = _owner().rsplit("-", 1)[0]
+    killed = d / f".run.{host}-{dead.pid}.abcdefgh.tmp"  # what a killed run left, with a file in it
+    killed.mkdir()
+    (killed / "model.safetensors").write_bytes(b"half")
+    empty_old = d / ".run.ijklmnop.tmp"  # the older unnamed form, empty
+    empty_old.mkdir()
+    kept = [d / ".run.qrstuvwx.tmp", d / f".run.{host}-{os.getpid()}.abcdefgh.tmp",  # not empty; alive
+            d / f".run.elsewhere-{dead.pid}.abcdefgh.tmp", d / ".other.abcdefgh.tmp", d / ".run.notours.tmp"]
+    for k in kept:
+        k.mkdir()
+    (kept[0] / "x").write_text("someone's")
+    r = invoke("train", work / "data.parquet", "--out", d / "run", "--recipe", work / "tiny.yaml", "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert not killed.exists() and not empty_old.exists() and all(k.is_dir() for k in kept)
+    assert (kept[0] / "x").read_text() == "someone's" and not (d / ".run.checkpoint").exists()
+    shutil.rmtree(d)  # the kept ones would be leftovers to the other tests of this folder
+
+
+def test_the_checkpoint_folder_is_made_only_with_content(tmp_path):
+    from rnalabel.engine.checkpoints import _Checkpoints
+    from rnalabel.errors import InputError
+
+    ck = _Checkpoints(tmp_path / "deep" / ".run.checkpoint", "fp", resume=False)
+    assert not ck.dir.exists()
+    ck._write_meta({"stage": 0, "epochs_done": 1})
+    assert (ck.dir / "resume.json").is_file()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="cannot write checkpoints here"):
+        _Checkpoints(tmp_path / "afile" / ".run.checkpoint", "fp", resume=False)
 
 
 def test_a_loop_of_links_as_out_is_one_clear_error(work):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import shutil
 import stat
 import sys
@@ -230,6 +231,59 @@ class atomic_paths:  # noqa: N801 - context manager
                 part.__exit__(exc_type, exc, tb)
 
 
+def _owner() -> str:
+    """This process, as it appears in the names of its temporary folders: host and process id."""
+    import socket
+
+    return f"{safe_filename(socket.gethostname(), limit=40).replace('.', '_')}-{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove what a killed writer of the folder ``path`` left beside it (SIGKILL skips every clean-up): the
+    temporary folders of :class:`atomic_dir` whose process (named in them) is gone from this host, and those of
+    the older unnamed form, or of a folder replaced mid-way (``.old-PID``), when empty. Nothing else is touched
+    (another host's, a live process's, or anything not of rnalabel's naming). Returns what was removed."""
+    path = Path(path)
+    host = _owner().rsplit("-", 1)[0]
+    ours = re.compile(re.escape(f".{path.name}.") + r"(?:(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.)?[A-Za-z0-9_]{8}\.tmp$")
+    old = re.compile(re.escape(f".{path.name}.old-") + r"(?P<pid>\d+)$")
+    removed = []
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for q in entries:
+        m = ours.match(q.name) or old.match(q.name)
+        if m is None or q.is_symlink() or not q.is_dir():
+            continue
+        pid = m.groupdict().get("pid")
+        dead = pid is not None and int(pid) != os.getpid() and not _alive(int(pid))
+        if m.re is ours and m.group("host") is not None:
+            if m.group("host") != host or not dead:
+                continue
+            shutil.rmtree(q, ignore_errors=True)  # its writer was killed: nothing in it is wanted
+        else:
+            if pid is not None and not dead:
+                continue
+            try:
+                q.rmdir()  # only when empty
+            except OSError:
+                continue
+        if not q.exists():
+            removed.append(q)
+    return removed
+
+
 class atomic_dir:  # noqa: N801 - context manager
     """An output folder written all or none (a run folder, an explain folder).
 
@@ -266,7 +320,8 @@ class atomic_dir:  # noqa: N801 - context manager
         self.made: list[Path] = []
         try:
             self.made = _make_parents(p)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
+            remove_stale_temporaries(p)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.{_owner()}.", suffix=".tmp", dir=p.parent))
         except OSError as exc:
             _remove_made(self.made)
             raise InputError(f"cannot write here ({exc.strerror or exc}).", path=p,
