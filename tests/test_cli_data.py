@@ -150,3 +150,12 @@ def test_stats_still_works(tmp_path, fmt):
         _ok(["data", "import", "table", t, "-o", path])
     r = _ok(["data", "stats", path])
     assert "2 sequences, 2 labels" in " ".join(r.output.split())  # rich wraps long lines
+
+
+@pytest.mark.parametrize("fractions", ["nan,0.1,0.2", "inf,0.1,0.2", "-0.2,0.5,0.7", "0.7,nan,0.3"])
+def test_build_split_must_be_finite_non_negative_fractions(tmp_path, fractions):
+    csv = tmp_path / "m.csv"
+    csv.write_text(MIRLOC_CSV)
+    out = tmp_path / "m.parquet"
+    text = _user_error(["data", "build", "mirloc", "--root", csv, "--out", out, "--split", fractions], "--split")
+    assert "finite, non-negative" in text and not out.exists() and _leftovers(tmp_path) == []

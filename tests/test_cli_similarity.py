@@ -65,6 +65,15 @@ def test_index_and_rank(work):
     assert "hsa-miR-451a" in r.output
 
 
+def test_rank_warns_when_a_name_takes_both_arms(work, tmp_path):
+    fa = tmp_path / "mature.fa"
+    fa.write_text(">hsa-let-7d-5p MIMAT2\nAGAGGUAGUAGGUUGCAUAGUU\n>hsa-let-7d-3p MIMAT3\nCUAUACGACCUGCUGCCUUUCU\n")
+    r = invoke("rank", work / "idx", "let-7d", "--mirbase", fa, "--top", "1")
+    assert r.exit_code == 0, r.output
+    assert "warning: 'let-7d' matches 2 miRNAs (both arms)" in " ".join(r.output.split())
+    assert "hsa-let-7d-5p" in r.output and "hsa-let-7d-3p" in r.output
+
+
 @pytest.mark.parametrize("args, message", [
     (["idx", "hsa-miR-0"], "no miRNA called"),
     (["idx", "missing.fa"], "file not found"),

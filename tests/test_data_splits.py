@@ -45,3 +45,14 @@ def test_split_iterative_sparse_many_labels_is_fast_and_stratified():
         m = s.split == part
         assert abs(m.mean() - frac) < 0.002
         assert np.all(np.abs(y[m].sum(axis=0) / y.sum(axis=0) - frac) < 0.01)
+
+
+@pytest.mark.parametrize("fractions", [(float("nan"), 0.1, 0.2), (0.7, 0.1, float("inf")), (1.2, -0.2, 0.0),
+                                       (0.5, 0.5), (float("nan"),) * 3])
+def test_split_iterative_refuses_non_finite_or_negative_fractions(fractions):
+    from rnalabel.errors import InputError
+
+    ds = Dataset.from_sequences([f"s{i}" for i in range(10)], ["ACGU"] * 10,
+                                np.eye(2, dtype=np.float32)[np.arange(10) % 2], ["a", "b"])
+    with pytest.raises(InputError, match="finite, non-negative"):
+        split_iterative(ds, fractions)

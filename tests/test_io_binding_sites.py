@@ -70,11 +70,14 @@ def test_mirna_binding_paper_negatives(tmp_path):
 
 
 def test_mirbase_lookup(tmp_path, monkeypatch):
+    from rnalabel.io.mirbase import NameExpandedWarning
+
     fa = tmp_path / "mature.fa"
     fa.write_text(">hsa-miR-451a MIMAT1\nAAACCGUUACCAUUACUGAGUU\n>hsa-let-7d-5p MIMAT2\nAGAGGUAGUAGGUUGCAUAGUU\n"
                   ">hsa-let-7d-3p MIMAT3\nCUAUACGACCUGCUGCCUUUCU\n>mmu-miR-451a MIMAT4\nAAACCGUUACCAUUACUGAGUU\n"
                   ">hsa-miR-4510 MIMAT5\nGAGGGAGGAUGGGUGGGAGGUG\n")
-    ds = lookup_mirnas(["hsa-miR-451", "let-7d", "HSA-LET-7D-5P"], fa)
+    with pytest.warns(NameExpandedWarning, match="both arms"):
+        ds = lookup_mirnas(["hsa-miR-451", "let-7d", "HSA-LET-7D-5P"], fa)
     assert list(ds.ids) == ["hsa-miR-451a", "hsa-let-7d-3p", "hsa-let-7d-5p"]  # not hsa-miR-4510
     assert lookup_mirnas(["miR-451a"], fa, species="mmu").ids.tolist() == ["mmu-miR-451a"]
     with pytest.raises(InputError, match="no miRNA called 'hsa-miR-99'") as e:
@@ -88,15 +91,18 @@ def test_mirbase_lookup(tmp_path, monkeypatch):
     assert lookup_mirnas(["mimat3", "MIMAT4"], fa).ids.tolist() == ["hsa-let-7d-3p", "mmu-miR-451a"]  # accessions
     with pytest.raises(InputError, match="no miRNA with accession 'MIMAT9'"):
         lookup_mirnas(["MIMAT9"], fa)
-    from rnalabel.io.mirbase import NameExpandedWarning
 
     fam = tmp_path / "fam.fa"
     fam.write_text(fa.read_text() + ">hsa-let-7a-5p MIMAT6\nUGAGGUAGUAGGUUGUAUAGUU\n")
     with pytest.warns(NameExpandedWarning, match="'hsa-let-7' matches 3 miRNAs of 2 family members"):
         assert len(lookup_mirnas(["hsa-let-7"], fam)) == 3
+    for name in ("hsa-let-7d", "let-7d"):  # both arms of one miRNA: said as a family is
+        with pytest.warns(NameExpandedWarning, match=f"'{name}' matches 2 miRNAs .both arms. .hsa-let-7d-3p, "
+                          "hsa-let-7d-5p.; all are used"):
+            assert len(lookup_mirnas([name], fam)) == 2
     with warnings.catch_warnings():
-        warnings.simplefilter("error", NameExpandedWarning)  # two arms of one miRNA are not a family
-        assert len(lookup_mirnas(["hsa-let-7d"], fam)) == 2
+        warnings.simplefilter("error", NameExpandedWarning)  # one miRNA named whole, or with its letter added
+        assert len(lookup_mirnas(["hsa-let-7d-5p", "hsa-miR-451"], fam)) == 2
 
 
 @pytest.mark.realdata

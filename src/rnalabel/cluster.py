@@ -252,7 +252,7 @@ def predict_parallel(
     PredictSummary
         Summed over the shards.
     """
-    from rnalabel.data.files import atomic_paths
+    from rnalabel.data.files import atomic_paths, writes_through
     from rnalabel.runs import PredictSummary
 
     shards = _whole(shards, "shards")
@@ -263,7 +263,9 @@ def predict_parallel(
     given = {str(Path(p).resolve()): str(p) for p in (model_dir, data_path)}
     options = {"batch_size": batch_size, "device": device, "precision": precision, "chunk": chunk}
     with atomic_paths(out, windows_out, inputs=(data,)) as (out_tmp, windows_tmp):
-        parts = Path(tempfile.mkdtemp(prefix=f".{Path(out).name}.", suffix=".parts", dir=out_tmp.parent))
+        # beside the output (where the workers see it), or in the temporary folder when the output is a stream
+        parts = Path(tempfile.mkdtemp(prefix=f".{Path(out).name}.", suffix=".parts",
+                                      dir=None if writes_through(out) else out_tmp.parent))
         try:
             with client(workers, scheduler) as c:
                 n = shards or _slots(c)

@@ -217,7 +217,8 @@ def evaluate_run(
                                 precision=precision)
         scores.split = used
         if out_tmp is not None:
-            out_tmp.write_text(json.dumps(scores.to_dict(), indent=2) + "\n")
+            with open_output(out_tmp, out) as f:
+                f.write(json.dumps(scores.to_dict(), indent=2) + "\n")
         if plot_tmp is not None:
             plot_curves(y, s, model.label_names, plot_tmp, title=f"{Path(model_dir).name}: {used} (n={len(ds)})")
     return scores

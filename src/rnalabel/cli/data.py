@@ -38,7 +38,13 @@ def _fractions(value: str) -> tuple[float, float, float] | None:
     if len(parts) != 3:
         raise InputError(f"--split {value!r} is not three comma-separated fractions.",
                          remedy="give e.g. --split 0.7,0.1,0.2 (train,val,test), or --split none.")
-    return parts  # type: ignore[return-value]
+    from rnalabel.data.splits import check_fractions
+
+    try:  # checked before any data is read
+        return check_fractions(parts)
+    except InputError as exc:
+        raise InputError(f"--split {value!r}: {exc.message}",
+                         remedy="give e.g. --split 0.7,0.1,0.2 (train,val,test), or --split none.") from None
 
 
 def _parquet_out(out: Path):

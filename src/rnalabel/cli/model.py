@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from rnalabel.cli._common import example_line, friendly, out_console, scores_table, warnings_shown
+from rnalabel.cli._common import console, example_line, friendly, out_console, scores_table, warnings_shown
 
 
 @friendly
@@ -154,7 +154,7 @@ def ensemble(
 def predict(
     run: Path = typer.Argument(..., help="Run folder (model card + weights)."),
     data: Path = typer.Argument(..., help="Sequences: FASTA (plain or .gz), CSV/TSV table, or Parquet."),
-    out: Path = typer.Option(..., "--out", "-o", help="Per-sequence TSV (max over windows)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Per-sequence TSV (max over windows); - for standard output."),
     windows: Path = typer.Option(None, "--windows", help="Also write a per-window TSV here."),
     batch_size: int = typer.Option(512, "--batch-size"),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
@@ -201,12 +201,13 @@ def predict(
             s = predict_run(run, data, out, windows_out=windows, batch_size=batch_size, device=device,
                             precision=precision, chunk=chunk, shard=parse_shard(shard), id_col=id_col,
                             seq_col=seq_col)
+    say = console if str(out) == "-" else out_console  # --out -: standard output holds the TSV alone
     if s.dims:
-        out_console.print(f"{s.n_sequences} sequences, vectors of {s.dims} dimensions -> {out}")
+        say.print(f"{s.n_sequences} sequences, vectors of {s.dims} dimensions -> {out}")
     elif s.n_windows != s.n_sequences:
-        out_console.print(f"{s.n_sequences} sequences, {s.n_windows} windows -> {out}")
+        say.print(f"{s.n_sequences} sequences, {s.n_windows} windows -> {out}")
     else:
-        out_console.print(f"{s.n_sequences} sequences -> {out}")
+        say.print(f"{s.n_sequences} sequences -> {out}")
 
 
 def recipes() -> None:

@@ -8,6 +8,20 @@ from rnalabel.data.dataset import Dataset
 from rnalabel.errors import InputError
 
 
+def check_fractions(fractions) -> tuple[float, float, float]:
+    """``fractions`` as three train / validation / test fractions, finite, non-negative and summing to 1 (an
+    :class:`InputError` otherwise: NaN or infinity would pass a comparison silently)."""
+    try:
+        f = np.asarray(fractions, dtype=float)
+    except (TypeError, ValueError):
+        f = np.array([np.nan])
+    if f.shape != (3,) or not np.all(np.isfinite(f)) or np.any(f < 0) or abs(f.sum() - 1) > 1e-6:
+        shown = tuple(float(v) for v in f) if f.shape == (3,) else fractions
+        raise InputError(f"split fractions {shown} must be three finite, non-negative numbers summing to 1.",
+                         remedy="give e.g. 0.7,0.1,0.2 (train,val,test).")
+    return tuple(float(v) for v in f)  # type: ignore[return-value]
+
+
 def split_iterative(
     ds: Dataset,
     fractions: tuple[float, float, float] = (0.7, 0.1, 0.2),
@@ -39,9 +53,7 @@ def split_iterative(
     Dataset
         A copy with its ``split`` column set.
     """
-    f = np.asarray(fractions, dtype=float)
-    if f.shape != (3,) or np.any(f < 0) or abs(f.sum() - 1) > 1e-6:
-        raise InputError(f"split fractions {tuple(fractions)} must be three non-negative numbers summing to 1.")
+    f = np.asarray(check_fractions(fractions))
     n = len(ds)
     y = (np.nan_to_num(ds.labels, nan=0.0) == 1).astype(np.int8)
     if y.shape[1] == 0:

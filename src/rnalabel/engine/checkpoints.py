@@ -177,6 +177,17 @@ class _Checkpoints:
             shutil.rmtree(self.dir, ignore_errors=True)
         if not writer:
             return
+        # checked now (an unwritable place fails before any work), but made only when there is something to keep
+        # in it, so a run killed before its first checkpoint leaves no empty folder behind
+        existed = self.dir.is_dir()
+        self._made()
+        if not existed:
+            try:
+                self.dir.rmdir()
+            except OSError:
+                pass
+
+    def _made(self) -> None:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -184,6 +195,7 @@ class _Checkpoints:
                              remedy="choose a writable place.") from None
 
     def _write_meta(self, meta: dict) -> None:
+        self._made()
         tmp = self.dir / ".resume.json.tmp"
         tmp.write_text(json.dumps({"fingerprint": self.fingerprint, **meta}) + "\n")
         os.replace(tmp, self.meta)
@@ -198,6 +210,7 @@ class _Checkpoints:
 
         tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
         tensors["torch_rng"] = torch.get_rng_state()
+        self._made()
         tmp = self.dir / ".stage.safetensors.tmp"
         save_file(tensors, str(tmp), metadata={"history": json.dumps(history), "best_epoch": str(best_epoch)})
         os.replace(tmp, self.dir / "stage.safetensors")
@@ -236,6 +249,8 @@ class _Checkpoints:
                 if isinstance(loader, _ResumableLoader):
                     loader.batches_done = batches_done
                 tmp = ck.dir / ".last.ckpt.tmp"
+                if ck.writer and trainer.is_global_zero:
+                    ck._made()
                 trainer.save_checkpoint(tmp)  # every rank: Lightning writes on rank 0 and synchronises
                 if not (ck.writer and trainer.is_global_zero):
                     return

@@ -298,6 +298,7 @@ def build_mirna_binding(
     """
     from rnalabel.data.sequence import decode, encode, reverse_complement, validate
     from rnalabel.data.shuffle import dinucleotide_shuffle
+    from rnalabel.data.splits import check_fractions
 
     if negatives not in NEGATIVES:
         raise InputError(f"unknown negatives {negatives!r}.", remedy=f"choose one of: {', '.join(NEGATIVES)}.")
@@ -314,7 +315,7 @@ def build_mirna_binding(
         pos.append(validate(fields[0], path=f, line=lineno))
     if not pos:
         raise InputError("no miRNA in the file.", path=f, remedy="give 'sequence<TAB>label' lines.")
-    fam_split = _family_split([seed_family(s) for s in pos], fractions, seed)
+    fam_split = _family_split([seed_family(s) for s in pos], check_fractions(fractions), seed)
     rng = np.random.default_rng(seed)
     ids, seqs, y, split = [], [], [], []
     for i, s in enumerate(pos):

@@ -4,7 +4,8 @@
 (``hsa-miR-451`` -> ``hsa-miR-451a``; ``hsa-let-7d`` -> ``hsa-let-7d-5p`` and ``hsa-let-7d-3p``); a name without a
 species prefix gets ``species`` (``miR-21`` -> ``hsa-miR-21-5p`` ...). Case is ignored. A miRBase accession
 (``MIMAT0000062``) names its entry. A name that matches several family members (``hsa-let-7`` -> let-7a ... let-7i)
-takes them all, with a :class:`NameExpandedWarning` that lists them.
+takes them all, with a :class:`NameExpandedWarning` that lists them; so does a name that matches both arms of one
+miRNA (``hsa-let-7d``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _ACCESSION = re.compile(r"^MIMAT\d+$", re.IGNORECASE)
 
 
 class NameExpandedWarning(UserWarning):
-    """A miRNA name matched more than one mature sequence beyond its two arms (a family, not one miRNA)."""
+    """A miRNA name matched more than one mature sequence (a family, or both arms of one miRNA)."""
 
 
 def mirbase_path(path: str | os.PathLike | None = None) -> Path:
@@ -76,10 +77,12 @@ def lookup_mirnas(names: Sequence[str], mature: str | os.PathLike | None = None,
             if hits:
                 break
         stems = {re.sub(r"-[35]p$", "", h.lower()) for h in hits}
-        if len(stems) > 1:
-            warnings.warn(f"{name!r} matches {len(hits)} miRNAs of {len(stems)} family members ("
+        if len(hits) > 1:  # a family, or both arms of one miRNA: either way not the one miRNA a name usually means
+            of = f" of {len(stems)} family members" if len(stems) > 1 else " (both arms)"
+            warnings.warn(f"{name!r} matches {len(hits)} miRNAs{of} ("
                           f"{', '.join(hits[:6])}{' ...' if len(hits) > 6 else ''}); all are used. Give a full name "
-                          "(e.g. hsa-let-7d-5p) for one.", NameExpandedWarning, stacklevel=2)
+                          f"(e.g. {hits[0] if len(stems) == 1 else 'hsa-let-7d-5p'}) for one.", NameExpandedWarning,
+                          stacklevel=2)
         if not hits:
             key = name.lower() if name.lower().startswith(f"{species.lower()}-") else f"{species}-{name}".lower()
             pool = [k for k in lower if k.startswith(key.split("-", 1)[0] + "-")]
