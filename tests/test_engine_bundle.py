@@ -189,3 +189,20 @@ def test_card_fields_that_change_answers_are_covered_by_the_weights(trained_tiny
     (d / "card.json").write_text(json.dumps(card))
     with pytest.raises(ModelFileError, match="featurisation, scanning or architecture fields"):
         load_model(d)
+
+
+def test_a_safetensors_header_of_640_bytes_is_not_taken_for_a_pickle(tmp_path):
+    # the header length is little-endian: 640 begins b"\x80\x02", the bytes of a protocol-2 pickle
+    from safetensors.torch import load_file, save_file
+
+    from rnalabel.engine.bundle import _check_weights_file
+
+    for pad in range(0, 400):
+        p = tmp_path / "w.safetensors"
+        save_file({"w": torch.zeros(2)}, str(p), metadata={"x": "y" * pad})
+        if p.read_bytes()[:2] == b"\x80\x02":
+            break
+    else:
+        pytest.skip("no padding gave a 640-byte header")
+    _check_weights_file(p)  # not refused as a pickle
+    assert load_file(str(p))["w"].shape == (2,)

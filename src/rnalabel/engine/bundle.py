@@ -336,7 +336,11 @@ def _check_weights_file(path: Path) -> None:
         raise ModelFileError(f"{path.name} is missing.", path=path.parent, remedy="copy the whole run folder.")
     with open(path, "rb") as f:
         head = f.read(16)
-    if head.startswith(_PICKLE_MAGIC):
+    n = int.from_bytes(head[:8], "little") if len(head) >= 9 else 0
+    # a safetensors header length can begin with a pickle's bytes (640 = b"\x80\x02..."): a file that reads as a
+    # safetensors header is one (its reader never unpickles); only the rest is checked for pickle magic
+    looks_safetensors = head[8:9] == b"{" and 0 < n <= path.stat().st_size
+    if not looks_safetensors and head.startswith(_PICKLE_MAGIC):
         raise ModelFileError(
             "this weights file is a pickle (or torch.save archive); rnalabel never unpickles files, since "
             "unpickling can run arbitrary code.",
@@ -345,8 +349,7 @@ def _check_weights_file(path: Path) -> None:
         )
     if len(head) < 9:
         raise ModelFileError("the weights file is truncated.", path=path, remedy="copy it again.")
-    n = int.from_bytes(head[:8], "little")
-    if head[8:9] != b"{" or n <= 0 or n > path.stat().st_size:
+    if not looks_safetensors:
         raise ModelFileError("not a safetensors file.", path=path, remedy="give the model.safetensors of a run.")
 
 
