@@ -183,5 +183,22 @@ def test_predict_takes_the_mirna_csv_with_seq_col(tmp_path):
     assert len((tmp_path / "o.tsv").read_text().splitlines()) == 1 + len(MIRNAS)
 
 
+
+def test_report_and_ensemble_take_zoo_names_and_never_write_into_the_package(tmp_path):
+    before = sorted(p.name for p in (zoo.ZOO_DIR / "mirloc").iterdir())
+    r = runner.invoke(app, ["report", "mirloc"])
+    assert r.exit_code == 2 and "--out" in r.output
+    r = runner.invoke(app, ["report", "mirloc", "--out", str(tmp_path / "r.html")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "r.html").read_text().startswith("<!doctype html>")
+    from rnalabel.runs import _card_digest
+
+    assert len(_card_digest("mirloc")) == 64  # what train --init records
+    from rnalabel.engine.ensemble import combine
+
+    assert combine(["mirloc", "mirloc"]).label_names == load_model("mirloc").label_names
+    assert sorted(p.name for p in (zoo.ZOO_DIR / "mirloc").iterdir()) == before
+
+
 if __name__ == "__main__" and "--record" in sys.argv:
     record()

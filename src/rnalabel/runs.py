@@ -50,8 +50,9 @@ def _stream(data: Dataset | str | os.PathLike):
 
 def _card_digest(run: str | os.PathLike) -> str:
     from rnalabel.data.files import sha256_file
+    from rnalabel.zoo import model_path
 
-    return sha256_file(Path(run) / "card.json")
+    return sha256_file(model_path(run) / "card.json")
 
 
 def train_run(

@@ -11,7 +11,7 @@ from rnalabel.cli._common import friendly, out_console, warnings_shown
 
 @friendly
 def explain(
-    run: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder (model card + weights)."),
+    run: Path = typer.Argument(..., metavar="RUN_DIR", help="Run folder (model card + weights) or zoo name (rnalabel models)."),
     data: Path = typer.Argument(..., metavar="INPUT", help="Sequences: FASTA (plain or .gz), CSV/TSV table, or Parquet."),
     label: list[str] = typer.Option(..., "--label", "-l", help="Label to explain (repeat for more; 'all')."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write maps, TSVs and motifs into."),

@@ -82,7 +82,7 @@ def train(
 
 @friendly
 def evaluate(
-    run: Path = typer.Argument(..., help="Run folder (model card + weights)."),
+    run: Path = typer.Argument(..., help="Run folder (model card + weights) or zoo name (rnalabel models)."),
     data: Path = typer.Argument(..., help="Labelled data: rnalabel Parquet, or a CSV/TSV label table."),
     split: str = typer.Option("test", "--split", help="test, val, train or all."),
     out: Path = typer.Option(None, "--out", "-o", help="Write metrics JSON here."),
@@ -152,7 +152,7 @@ def ensemble(
 
 @friendly
 def predict(
-    run: Path = typer.Argument(..., help="Run folder (model card + weights)."),
+    run: Path = typer.Argument(..., help="Run folder (model card + weights) or zoo name (rnalabel models)."),
     data: Path = typer.Argument(..., help="Sequences: FASTA (plain or .gz), CSV/TSV table, or Parquet."),
     out: Path = typer.Option(..., "--out", "-o", help="Per-sequence TSV (max over windows); - for standard output."),
     windows: Path = typer.Option(None, "--windows", help="Also write a per-window TSV here."),
@@ -242,7 +242,7 @@ def models() -> None:
     t.add_column("name", no_wrap=True)
     t.add_column("model", overflow="fold")
     t.add_column("labels", no_wrap=True)
-    t.add_column("test AUROC / AP", overflow="fold")
+    t.add_column("held-out macro AUROC / AP", overflow="fold")
     t.add_column("epochs (best/run)", overflow="fold")
     t.add_column("size", no_wrap=True)
     t.add_column("commit", no_wrap=True)
@@ -262,8 +262,19 @@ def models() -> None:
         epochs = f"{ep.get('best')}/{ep.get('run')}, {ep.get('ended_by')}" if ep else "-"
         t.add_row(name, f"{d['model']} ({d['kind']})", str(len(labels)), metric, epochs,
                   f"{d['size_bytes'] / 1e6:.1f} MB", str(d["commit"]))
-        shown = [f"{k} = {v}" for k, v in (d["proteins"] or {}).items()] or labels
-        about.append(f"[bold]{name}[/]: {d['data'].rstrip('.')}. Licence: {d['licence']}.\n  labels: " + "; ".join(shown))
+        proteins = d["proteins"] or {}
+        shown = []
+        for lab in labels:
+            c = d["calls"].get(lab) or {}
+            prec = "-" if c.get("precision") is None else f"{c['precision']:.2f}"
+            neg = c.get("false_call_rate_unbound")
+            neg = c.get("false_call_rate") if neg is None else neg
+            neg = "-" if neg is None else f"{neg:.2f}"
+            shown.append(f"{lab}{' = ' + proteins[lab] if lab in proteins and proteins[lab] != lab else ''} "
+                         f"({prec} / {neg})")
+        about.append(f"[bold]{name}[/]: {d['data'].rstrip('.')}. Licence: {d['licence']}.\n  labels (precision of a "
+                     f"call / share of negatives called, on the {d['calls_on']} rows at the stored thresholds): "
+                     + "; ".join(shown))
     out_console.print(t)
     for line in about:
         out_console.print(line, highlight=False)

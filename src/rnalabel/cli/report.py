@@ -11,7 +11,7 @@ from rnalabel.cli._common import friendly, out_console
 
 @friendly
 def report(
-    run: Path = typer.Argument(..., help="Run folder (written by rnalabel train or demo)."),
+    run: Path = typer.Argument(..., help="Run folder (written by rnalabel train or demo) or zoo name (then give --out)."),
     out: Path = typer.Option(None, "--out", "-o", help="HTML file to write (default RUN/report.html)."),
     data: Path = typer.Option(None, "--data", help="The run's dataset, for the UpSet plot and lengths, when the "
                               "run folder does not hold it under data/."),

@@ -14,7 +14,6 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -126,12 +125,15 @@ def combine(
             names.append(f"member {i + 1}")
             origins.append({})
         else:
-            if not (Path(m) / "card.json").is_file():
+            from rnalabel.zoo import model_path
+
+            d = model_path(m)
+            if not (d / "card.json").is_file():
                 raise InputError("not a run folder (no card.json).", path=m,
                                  remedy="give the folders `rnalabel train --out` wrote.")
-            bundles.append(load_model(m, device="cpu"))
+            bundles.append(load_model(d, device="cpu"))
             names.append(str(m))
-            origins.append({"run": str(m), "card_sha256": sha256_file(Path(m) / "card.json")})
+            origins.append({"run": str(m), "card_sha256": sha256_file(d / "card.json")})
     if any(b.recipe.model == "ensemble" for b in bundles):
         bad = next(n for b, n in zip(bundles, names, strict=True) if b.recipe.model == "ensemble")
         raise InputError(f"{bad} is itself an ensemble.", remedy="combine the runs it was made of instead.")

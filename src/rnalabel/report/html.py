@@ -178,7 +178,9 @@ def build_report(run: str | os.PathLike, *, data: str | os.PathLike | None = Non
     hold it under ``data/``; ``title``: the run's name, by default the folder's)."""
     import jinja2
 
-    run = Path(run)
+    from rnalabel.zoo import model_path
+
+    run = model_path(run)
     card_path = run / "card.json"
     if not card_path.is_file():
         raise InputError("not a run folder (no card.json).", path=run, remedy="give a folder written by rnalabel train.")
@@ -235,8 +237,13 @@ def write_report(run: str | os.PathLike, out: str | os.PathLike | None = None, *
     """Write the report of ``run`` to ``out`` (default ``RUN/report.html``) atomically; returns its path.
     ``title``: the run's name (default: the folder's; a run being written in a temporary folder gives its own).
     An existing ``out`` is replaced only with ``overwrite``."""
-    out = Path(out) if out is not None else Path(run) / "report.html"
     from rnalabel.data import atomic_path
+    from rnalabel.zoo import is_zoo
+
+    if out is None and is_zoo(run):  # never write into the installed package
+        raise InputError("is a zoo model; its report needs a place of its own.", path=Path(run),
+                         remedy="give --out FILE.html.")
+    out = Path(out) if out is not None else Path(run) / "report.html"
 
     if out.exists() and not overwrite:
         raise InputError("exists; the report would replace it.", path=out,

@@ -86,4 +86,6 @@ def describe(name: str) -> dict[str, Any]:
         "size_bytes": size,
         "commit": zoo.get("commit"),
         "note": zoo.get("note"),
+        "calls": zoo.get("calls") or {},
+        "calls_on": zoo.get("calls_on"),
     }
