@@ -459,6 +459,10 @@ def load_index(bundle: Bundle) -> SiteIndex:
     faiss = _faiss()
     need = (INDEX, INDEX_META, INDEX_SITES, INDEX_OFFSETS, INDEX_NULL)
     missing = [n for n in need if n not in bundle.artifacts]
+    if missing and bundle.kind != "embedding":
+        raise ModelFileError(f"ranking proteins needs an embedding model with a similarity index (DeepMiRBP); this is "
+                             f"{a_or_an(bundle.kind)} model that scores labels.",
+                             remedy="use `rnalabel predict` with this model, or rank with a DeepMiRBP model folder.")
     if missing:
         raise ModelFileError("the model holds no similarity index.",
                              remedy="build one with `rnalabel index MODEL SITES --null MIRNAS --out DIR`.")
