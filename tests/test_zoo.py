@@ -127,7 +127,7 @@ def test_rank_with_a_model_without_an_index_is_one_line(tmp_path):
 # what each zoo RBP model should know: a published motif raises its protein's score above the same background.
 # Every motif tried is listed here; a model that does not hold the label is skipped for that motif.
 MOTIF_PROTEINS = {
-    "rbp31": {"PUM2": "PUM2", "QKI": "QKI", "ELAVL1": "ELAVL1", "HNRNPC": "HNRNPC", "TARDBP": "TARDBP"},
+    "rbp31": {"PUM2": "PUM2", "QKI": "QKI", "ELAVL1": "ELAVL1", "HNRNPC": "HNRNPC", "TARDBP": "TARDBP", "SRSF1": "SRSF1"},
     "eclip91": {"RBFOX2": "RBFOX2", "SRSF1": "SRSF1", "TARDBP": "TARDBP", "HNRNPK": "HNRNPK",
                 "HNRNPK_PCBP1": "PCBP1"},
 }
