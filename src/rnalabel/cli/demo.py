@@ -22,14 +22,22 @@ def demo(
 ) -> None:
     """The zoo answering on typed-in examples, then end to end on the embedded synthetic data: generate, train,
     evaluate, predict, write a run folder."""
+    from rnalabel.cli._common import warnings_shown
     from rnalabel.demo import run_demo
+    from rnalabel.engine.bundle import (
+        ShortSequenceWarning,
+        UninformativeSequenceWarning,
+        UnreliableLabelWarning,
+    )
     from rnalabel.zoo.examples import answer_examples
 
-    answers = answer_examples() if zoo else {}
+    with warnings_shown(ShortSequenceWarning, UninformativeSequenceWarning, UnreliableLabelWarning):
+        answers = answer_examples() if zoo else {}
     for name, (p, ds) in answers.items():
         _print_answers(name, p, ds)
-    res = run_demo(out, n=n, seed=seed, recipe=recipe, max_epochs=epochs, progress=progress, device=device,
-                   zoo_answers=answers)
+    with warnings_shown(ShortSequenceWarning, UninformativeSequenceWarning, UnreliableLabelWarning):
+        res = run_demo(out, n=n, seed=seed, recipe=recipe, max_epochs=epochs, progress=progress, device=device,
+                       zoo_answers=answers)
     scores = res.scores
     out_console.print(scores_table(f"demo (synthetic, planted motifs): test split, n={scores.n}", scores))
     out_console.print(example_line(scores))
@@ -42,8 +50,15 @@ def demo(
 
 def _print_answers(name: str, p, ds) -> None:
     """One zoo model's answers on the examples: the top labels per sequence, and the windows of long RNAs."""
+    import json
+
     import numpy as np
     from rich.table import Table
+
+    from rnalabel.zoo import ZOO_DIR
+
+    proteins = (json.loads((ZOO_DIR / name / "card.json").read_text()).get("zoo") or {}).get("proteins") or {}
+    shown = [proteins.get(n, n) for n in p.label_names]
 
     t = Table(title=f"zoo model {name!r} on typed-in examples (rnalabel predict {name} my.fa)")
     t.add_column("sequence", no_wrap=True)
@@ -51,13 +66,13 @@ def _print_answers(name: str, p, ds) -> None:
     t.add_column("top labels (probability; * = called)", overflow="fold")
     for i, sid in enumerate(p.ids):
         order = np.argsort(-p.scores[i])[:4]
-        top = ", ".join(f"{p.label_names[j]} {p.scores[i, j]:.2f}{'*' if p.calls[i, j] else ''}" for j in order)
+        top = ", ".join(f"{shown[j]} {p.scores[i, j]:.2f}{'*' if p.calls[i, j] else ''}" for j in order)
         t.add_row(str(sid), str(int(ds.lengths[i])), top)
     out_console.print(t)
     long = [i for i in range(len(p.ids)) if int(ds.lengths[i]) > 200]
     for i in long:
         w = np.flatnonzero(p.window_source == i)
         best = [int(np.argmax(p.window_scores[k])) for k in w]
-        track = "; ".join(f"{p.window_start[k] + 1}-{p.window_end[k]}: {p.label_names[b]} "
+        track = "; ".join(f"{p.window_start[k] + 1}-{p.window_end[k]}: {shown[b]} "
                           f"{p.window_scores[k, b]:.2f}" for k, b in zip(w, best, strict=True))
         out_console.print(f"  {p.ids[i]} window by window (top label): {track}", highlight=False)
