@@ -200,5 +200,23 @@ def test_report_and_ensemble_take_zoo_names_and_never_write_into_the_package(tmp
     assert sorted(p.name for p in (zoo.ZOO_DIR / "mirloc").iterdir()) == before
 
 
+
+def test_training_rows_of_the_neighbours_view_are_flagged():
+    import warnings as w
+
+    from rnalabel.engine.bundle import RememberedRowsWarning
+
+    m = load_model("mirloc")
+    ds = Dataset.from_sequences(list(MIRNAS), list(MIRNAS.values()))
+    known = sum(int(v.remembered(ds).sum()) for v in m.views.values())
+    assert known >= 1  # several of these well-known miRNAs are in the 840
+    with w.catch_warnings(record=True) as caught:
+        w.simplefilter("always")
+        predict(m, ds, progress=False, device="cpu")
+    assert sum(issubclass(c.category, RememberedRowsWarning) for c in caught) == 1
+    fresh = Dataset.from_sequences(["x"], ["GCGCAUAUGCGCAUAUGCGCAU"])
+    assert not any(v.remembered(fresh).any() for v in m.views.values())
+
+
 if __name__ == "__main__" and "--record" in sys.argv:
     record()

@@ -95,6 +95,7 @@ def evaluate(
 ) -> None:
     """Evaluate a trained model on labelled data (labels matched by name)."""
     from rnalabel.engine.bundle import (
+        RememberedRowsWarning,
         ShortSequenceWarning,
         UninformativeSequenceWarning,
         UnreliableLabelWarning,
@@ -103,7 +104,7 @@ def evaluate(
     from rnalabel.runs import evaluate_run
 
     with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
-                        UnreliableLabelWarning):
+                        UnreliableLabelWarning, RememberedRowsWarning):
         scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
                               precision=precision, id_col=id_col, seq_col=seq_col)
     out_console.print(scores_table(f"{run.name} on {data.name} ({scores.split or split}, n={scores.n})", scores))
@@ -128,6 +129,7 @@ def ensemble(
 ) -> None:
     """Combine trained models into one (the mean of their logits): a run folder every command takes."""
     from rnalabel.engine.bundle import (
+        RememberedRowsWarning,
         ShortSequenceWarning,
         UninformativeSequenceWarning,
         UnreliableLabelWarning,
@@ -136,7 +138,7 @@ def ensemble(
     from rnalabel.runs import ensemble_run
 
     with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
-                        UnreliableLabelWarning):
+                        UnreliableLabelWarning, RememberedRowsWarning):
         model, val, test = ensemble_run(runs, out, data=data, split=split, overwrite=overwrite,
                                         batch_size=batch_size, device=device, progress=progress)
     members = model.card["ensemble"]["members"]
@@ -173,6 +175,7 @@ def predict(
     """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride.
     The input streams through in chunks, so memory does not grow with it."""
     from rnalabel.engine.bundle import (
+        RememberedRowsWarning,
         ShortSequenceWarning,
         UninformativeSequenceWarning,
         UnreliableLabelWarning,
@@ -191,7 +194,7 @@ def predict(
                          remedy="convert the table once (rnalabel data import table ... --seq-col NAME --out "
                                 "FILE.parquet) and give that file.")
     with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
-                        UnreliableLabelWarning):
+                        UnreliableLabelWarning, RememberedRowsWarning):
         if parallel:
             from rnalabel.cluster import predict_parallel
 

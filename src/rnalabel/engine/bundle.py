@@ -76,6 +76,21 @@ class UnreliableLabelWarning(UserWarning):
 RELIABLE_AUROC = 0.6
 
 
+class RememberedRowsWarning(UserWarning):
+    """Sequences the model holds with their labels (a neighbours view's training rows): answered from memory."""
+
+
+def warn_remembered(model: Bundle, dataset: Dataset) -> None:
+    """One warning when rows of ``dataset`` are training rows a view of ``model`` holds with their labels."""
+    n = 0
+    for view in model.views.values():
+        n = max(n, int(np.asarray(view.remembered(dataset)).sum()))
+    if n:
+        warnings.warn(f"{n} of these {len(dataset)} sequences are training rows this model keeps with their labels "
+                      "(its neighbours view): their scores echo those labels, they are not held-out predictions.",
+                      RememberedRowsWarning, stacklevel=3)
+
+
 @dataclass
 class Artifact:
     """A named non-weight part of a bundle.

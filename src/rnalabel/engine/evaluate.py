@@ -56,5 +56,8 @@ def evaluate(
         ``(scores, y_true (N, K), y_score (N, K))``.
     """
     y = align_labels(model, dataset)
+    from rnalabel.engine.bundle import warn_remembered
+
+    warn_remembered(model, dataset)
     s = sequence_scores(model, dataset, batch_size=batch_size, device=device, progress=progress, precision=precision)
     return Evaluation(evaluate_arrays(y, s, label_names=model.label_names, thresholds=model.thresholds), y, s)

@@ -166,6 +166,9 @@ def predict(
     calls[:, pseudo] = False  # a pseudo-label (eCLIP's `negative`: bound by none) is no protein to call
     _warn_uninformative(dataset, calls)
     _warn_unreliable(model)
+    from rnalabel.engine.bundle import warn_remembered
+
+    warn_remembered(model, dataset)
     return Predictions(
         ids=dataset.ids, label_names=list(model.label_names), scores=scores,
         calls=calls, window_source=units.source, window_start=units.start,

@@ -112,6 +112,11 @@ class View:
         evidence; validation, test, prediction and explanation always go through :meth:`transform`."""
         return self.transform(dataset)
 
+    def remembered(self, dataset: Dataset) -> np.ndarray:
+        """Which rows of ``dataset`` this fitted view holds as training rows with their labels (bool, shape (N,)):
+        a model answers for them from memory, so their scores say nothing of held-out accuracy. Default: none."""
+        return np.zeros(len(dataset), dtype=bool)
+
     def fit(self, dataset: Dataset) -> View:
         """A copy with data-dependent parameters filled in from the training data (e.g. a track's categories).
 

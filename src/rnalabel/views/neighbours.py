@@ -304,6 +304,13 @@ class Neighbours(View):
                        precursor_sequences=[] if pre is None else pre,
                        sibling_similarity=float(self.sibling_similarity if c is None else c))
 
+    def remembered(self, dataset: Dataset) -> np.ndarray:
+        """Rows whose sequence is one of the stored training rows (their own labels come back through the view)."""
+        if self.reference_tokens is None:
+            return np.zeros(len(dataset), dtype=bool)
+        known = set(self._references())
+        return np.asarray([s in known for s in _strings(dataset.tokens, dataset.lengths)], dtype=bool)
+
     def _references(self) -> list[str]:
         return _strings(np.asarray(self.reference_tokens), np.asarray(self.reference_lengths))
 
