@@ -139,27 +139,31 @@ def _label_columns(model, protein: str) -> list[int]:
             if proteins.get(lab, lab).split(" ")[0].upper() == protein.upper()]
 
 
-@pytest.mark.parametrize("name", [n for n in zoo.names() if n in MOTIF_PROTEINS])
-def test_published_motifs_raise_their_proteins_score(name):
+# what a zoo model has not learnt, measured and said (README, the zoo notes); strict: a rebuild that learns it fails
+# the mark, so the list stays true. eclip91 (5 epochs, capped): RBFOX2 UGCAUG raised in 12 of 40 contexts.
+NOT_LEARNT = {("eclip91", "RBFOX2")}
+
+
+@pytest.mark.parametrize("name, motif", [
+    pytest.param(n, m, marks=pytest.mark.xfail(strict=True, reason="not learnt (measured)"))
+    if (n, m) in NOT_LEARNT else (n, m)
+    for n in zoo.names() if n in MOTIF_PROTEINS for m in MOTIF_PROTEINS[n]])
+def test_published_motifs_raise_their_proteins_score(name, motif):
+    """In most contexts (the issue's criterion: more than half of 40 dinucleotide-shuffled backgrounds), three
+    planted copies of a published motif raise the mean score of its protein's labels above the same background."""
     from rnalabel.data.sequence import decode, encode
     from rnalabel.data.shuffle import dinucleotide_shuffle
 
     m = load_model(name)
+    cols = _label_columns(m, MOTIF_PROTEINS[name][motif])
+    assert cols, "the motif's protein is not among the labels"
     rng = np.random.default_rng(0)
     contexts = [decode(dinucleotide_shuffle(encode(s), rng)) for s in background(40, seed=11)]
-    tried = {}
-    for motif, protein in MOTIF_PROTEINS[name].items():
-        cols = _label_columns(m, protein)
-        if not cols:
-            continue
-        seqs = {f"bg{i}": c for i, c in enumerate(contexts)}
-        seqs |= {f"m{i}": plant(c, MOTIFS[motif]) for i, c in enumerate(contexts)}
-        s = _scores(m, seqs)[:, cols].mean(axis=1)
-        raised = float(np.mean(s[len(contexts):] > s[:len(contexts)]))
-        tried[motif] = raised
-    assert tried, "no motif's protein among the labels"
-    assert all(v >= 0.75 for v in tried.values()), tried
-
+    seqs = {f"bg{i}": c for i, c in enumerate(contexts)}
+    seqs |= {f"m{i}": plant(c, MOTIFS[motif]) for i, c in enumerate(contexts)}
+    s = _scores(m, seqs)[:, cols].mean(axis=1)
+    raised = float(np.mean(s[len(contexts):] > s[:len(contexts)]))
+    assert raised > 0.5, raised
 
 
 def test_the_server_serves_zoo_names():
