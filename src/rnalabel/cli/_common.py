@@ -59,6 +59,21 @@ def example_line(scores) -> str:
             f"example-based accuracy (Jaccard) {a['jaccard']:.3f} | one-error {a['one_error']:.3f}")
 
 
+def prediction_warnings():
+    """:func:`warnings_shown` for the warnings that change how to read scores (short, blank or remembered
+    sequences; untrained or near-chance labels): what every command that predicts shows."""
+    from rnalabel.engine.bundle import (
+        RememberedRowsWarning,
+        ShortSequenceWarning,
+        UninformativeSequenceWarning,
+        UnreliableLabelWarning,
+        UntrainedLabelWarning,
+    )
+
+    return warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
+                          UnreliableLabelWarning, RememberedRowsWarning)
+
+
 @contextlib.contextmanager
 def warnings_shown(*categories: type[Warning]):
     """Collect the package's warnings of ``categories`` raised inside the block and print each distinct one as a

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from rnalabel.cli._common import example_line, friendly, out_console, scores_table
+from rnalabel.cli._common import example_line, friendly, out_console, prediction_warnings, scores_table
 
 
 @friendly
@@ -22,20 +22,14 @@ def demo(
 ) -> None:
     """The zoo answering on typed-in examples, then end to end on the embedded synthetic data: generate, train,
     evaluate, predict, write a run folder."""
-    from rnalabel.cli._common import warnings_shown
     from rnalabel.demo import run_demo
-    from rnalabel.engine.bundle import (
-        ShortSequenceWarning,
-        UninformativeSequenceWarning,
-        UnreliableLabelWarning,
-    )
     from rnalabel.zoo.examples import answer_examples
 
-    with warnings_shown(ShortSequenceWarning, UninformativeSequenceWarning, UnreliableLabelWarning):
+    with prediction_warnings():
         answers = answer_examples() if zoo else {}
     for name, (p, ds) in answers.items():
         _print_answers(name, p, ds)
-    with warnings_shown(ShortSequenceWarning, UninformativeSequenceWarning, UnreliableLabelWarning):
+    with prediction_warnings():
         res = run_demo(out, n=n, seed=seed, recipe=recipe, max_epochs=epochs, progress=progress, device=device,
                        zoo_answers=answers)
     scores = res.scores

@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from rnalabel.cli._common import console, example_line, friendly, out_console, scores_table, warnings_shown
+from rnalabel.cli._common import (
+    console,
+    example_line,
+    friendly,
+    out_console,
+    prediction_warnings,
+    scores_table,
+    warnings_shown,
+)
 
 
 @friendly
@@ -94,17 +102,9 @@ def evaluate(
     seq_col: str = typer.Option(None, "--seq-col", help="A table's sequence column (default: sequence)."),
 ) -> None:
     """Evaluate a trained model on labelled data (labels matched by name)."""
-    from rnalabel.engine.bundle import (
-        RememberedRowsWarning,
-        ShortSequenceWarning,
-        UninformativeSequenceWarning,
-        UnreliableLabelWarning,
-        UntrainedLabelWarning,
-    )
     from rnalabel.runs import evaluate_run
 
-    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
-                        UnreliableLabelWarning, RememberedRowsWarning):
+    with prediction_warnings():
         scores = evaluate_run(run, data, split=split, out=out, plot=plot, batch_size=batch_size, device=device,
                               precision=precision, id_col=id_col, seq_col=seq_col)
     out_console.print(scores_table(f"{run.name} on {data.name} ({scores.split or split}, n={scores.n})", scores))
@@ -128,17 +128,9 @@ def ensemble(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder in --out."),
 ) -> None:
     """Combine trained models into one (the mean of their logits): a run folder every command takes."""
-    from rnalabel.engine.bundle import (
-        RememberedRowsWarning,
-        ShortSequenceWarning,
-        UninformativeSequenceWarning,
-        UnreliableLabelWarning,
-        UntrainedLabelWarning,
-    )
     from rnalabel.runs import ensemble_run
 
-    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
-                        UnreliableLabelWarning, RememberedRowsWarning):
+    with prediction_warnings():
         model, val, test = ensemble_run(runs, out, data=data, split=split, overwrite=overwrite,
                                         batch_size=batch_size, device=device, progress=progress)
     members = model.card["ensemble"]["members"]
@@ -174,13 +166,6 @@ def predict(
 ) -> None:
     """Predict label probabilities (or embeddings); a windowed model scans long sequences with its window and stride.
     The input streams through in chunks, so memory does not grow with it."""
-    from rnalabel.engine.bundle import (
-        RememberedRowsWarning,
-        ShortSequenceWarning,
-        UninformativeSequenceWarning,
-        UnreliableLabelWarning,
-        UntrainedLabelWarning,
-    )
     from rnalabel.errors import InputError
     from rnalabel.io import parse_shard
     from rnalabel.runs import predict_run
@@ -193,8 +178,7 @@ def predict(
         raise InputError("--id-col/--seq-col are not taken with --workers/--scheduler yet.",
                          remedy="convert the table once (rnalabel data import table ... --seq-col NAME --out "
                                 "FILE.parquet) and give that file.")
-    with warnings_shown(ShortSequenceWarning, UntrainedLabelWarning, UninformativeSequenceWarning,
-                        UnreliableLabelWarning, RememberedRowsWarning):
+    with prediction_warnings():
         if parallel:
             from rnalabel.cluster import predict_parallel
 
