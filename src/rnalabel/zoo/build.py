@@ -15,7 +15,6 @@ the precision of a call at the stored threshold on the held-out rows.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import subprocess
 import sys
 import time
@@ -27,14 +26,6 @@ from typing import Any
 import numpy as np
 
 from rnalabel.zoo import ZOO_DIR
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _commit() -> str:
@@ -190,7 +181,7 @@ def precision_at_threshold(y: np.ndarray, scores: np.ndarray, thresholds: np.nda
 def build(name: str, data: str | Path, *, out: str | Path | None = None, work: str | Path | None = None,
           max_epochs: int | None = None, resume: bool = False, progress: bool = False) -> Path:
     """Train zoo model ``name`` on the public data under ``data`` and write its folder; returns the folder."""
-    from rnalabel.data.files import atomic_dir
+    from rnalabel.data.files import atomic_dir, sha256_file
     from rnalabel.engine.bundle import save_model
     from rnalabel.engine.recipe import load_recipe
     from rnalabel.engine.training import fit
@@ -202,7 +193,7 @@ def build(name: str, data: str | Path, *, out: str | Path | None = None, work: s
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     files = spec.files(root)
-    checksums = {str(p.relative_to(root)): _sha256(p) for p in files}
+    checksums = {str(p.relative_to(root)): sha256_file(p) for p in files}
     rec = load_recipe(spec.recipe)
     if spec.settings:
         rec = rec.with_settings([s.format(data=root) for s in spec.settings])
